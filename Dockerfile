@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1
+#
+# ai-fix image: one image for all three commands of bin/ai-fix.js
+#   start  - webhook server and worker in one process (default)
+#   serve  - webhook server only
+#   worker - worker only (no HTTP server; see HEALTHCHECK below)
+# Node 22 runs the TypeScript sources directly (type stripping), so there is no build step.
+
+# --- Stage 1: production dependencies ---------------------------------------------------------
+FROM node:22-bookworm-slim AS deps
+WORKDIR /app
+# Only the manifests, so this layer stays cached until the dependencies change.
+COPY package.json package-lock.json ./
+# `npm ci` is not usable: the lockfile omits other platforms' optional packages. `npm install`
+# still follows the lockfile's versions. No install scripts run (--ignore-scripts).
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund
+
+# --- Stage 2: runtime ---------------------------------------------------------------------------
+FROM node:22-bookworm-slim
+
+# git: cloning and pushing the repositories being fixed; ca-certificates: HTTPS for git;
+# tini: PID 1 that forwards signals and reaps the agent's child processes;
+# bubblewrap: AI_FIX_SANDBOX=bwrap isolation of the agent's commands (see README, Security).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates tini bubblewrap \
+ && rm -rf /var/lib/apt/lists/*
+
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    AI_FIX_WORKDIR=/var/lib/ai-fix
+
+# Workspaces (clones of the repositories being fixed): with /tmp, the only places the app writes
+# to, so the root filesystem can be mounted read-only. No VOLUME: every container gets its own,
+# and workers must not share it.
+RUN mkdir -p /var/lib/ai-fix && chown node:node /var/lib/ai-fix
+
+WORKDIR /app
+# Copied as root and left read-only for the runtime user; least-changing layers first.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json app.yml ./
+COPY bin ./bin
+COPY src ./src
+
+# Non-root user of the base image (uid 1000).
+USER node
+
+EXPOSE 3000
+
+# For `start` and `serve`: the HTTP server's /healthz. The `worker` command has no HTTP server, so
+# the check passes when the container runs it (PID 1 is tini; its arguments end with the
+# command). docker-compose.yml disables the healthcheck for the worker service, and Kubernetes
+# ignores HEALTHCHECK (define probes in the pod spec), so this is only a fallback for a bare
+# `docker run ... worker`.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD node -e ' \
+    const fs = process.getBuiltinModule("node:fs"); \
+    const args = fs.readFileSync("/proc/1/cmdline", "utf8").split("\0"); \
+    if (args.includes("worker")) process.exit(0); \
+    fetch(`http://127.0.0.1:${process.env.PORT || 3000}/healthz`, { signal: AbortSignal.timeout(4000) }) \
+      .then((res) => process.exit(res.ok ? 0 : 1), () => process.exit(1));'
+
+ENTRYPOINT ["tini", "--", "node", "bin/ai-fix.js"]
+CMD ["start"]

@@ -1,0 +1,64 @@
+import type { CommandResult } from '../../sandbox/run-command.ts';
+import type { FileViews } from './file-views.ts';
+
+/** The workspace as the pipeline hands it to the agent. */
+export interface WorkspaceAccess {
+  /** The workspace root (a real path); every file tool stays inside it. */
+  root: string;
+  /** The repository metadata (outside the checkout), for the worker's own git reads. */
+  gitDir: string;
+  /** Runs a shell command in the sandbox, in the workspace. */
+  runShell(command: string, timeoutMs?: number): Promise<CommandResult>;
+  testCommand: string | null;
+  signal: AbortSignal;
+  /** The sandbox user, when it is not the worker's: files the tools create are handed to it. */
+  fileOwner?: { uid: number; gid: number };
+  /** Paths the agent may not change, as globs relative to the root. */
+  protectedPaths: string[];
+}
+
+/** What every tool call gets: the workspace plus the run's own state. */
+export interface ToolContext extends WorkspaceAccess {
+  views: FileViews;
+}
+
+/** What a tool hands back: text for the model, plus facts the loop tracks. */
+export interface ToolResult {
+  output: string;
+  /** The tool changed files. */
+  edited?: boolean;
+  /** A test run's verdict, when the tool ran the tests. */
+  testsPassed?: boolean;
+  /** The model declared the task finished with this summary. */
+  finished?: { summary: string };
+}
+
+export interface AgentTool {
+  name: string;
+  description: string;
+  /** JSON schema, strict: every property required, nullable where optional. */
+  parameters: Record<string, unknown>;
+  run(args: Record<string, unknown>, context: ToolContext): Promise<ToolResult>;
+}
+
+/** A mistake the model can fix: its message goes back to the model as the tool's output. */
+export class ToolInputError extends Error {
+  override name = 'ToolInputError';
+}
+
+export function stringArg(args: Record<string, unknown>, name: string): string {
+  const value = args[name];
+  if (typeof value !== 'string') throw new ToolInputError(`\`${name}\` must be a string`);
+  return value;
+}
+
+export function optionalNumberArg(args: Record<string, unknown>, name: string): number | undefined {
+  const value = args[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ToolInputError(`\`${name}\` must be a number`);
+  return value;
+}
+
+export function objectSchema(properties: Record<string, unknown>): Record<string, unknown> {
+  return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+}

@@ -1,0 +1,86 @@
+import type { Context } from 'probot';
+import { ensureProgressComment } from '../github/progress-comment.ts';
+import { renderProgress } from '../github/progress-render.ts';
+import { loadRepoConfig } from '../github/repo-config-loader.ts';
+import { hasWriteAccess } from '../github/permissions.ts';
+import { cancelTasks } from '../queue/cancellation.ts';
+import { workKey } from '../queue/job-ids.ts';
+import { progressKey } from '../worker/progress-reporter.ts';
+import type { HandlerDependencies } from './handle-issue-labeled.ts';
+import { issueOfTaskBranch } from './commands.ts';
+import { isBot } from './trigger-guards.ts';
+
+
+interface CancelTarget {
+  owner: string;
+  repo: string;
+  repoId: number;
+  /** Issue numbers whose solve task stops, and PR numbers whose revise / fix-ci tasks stop. */
+  issues: number[];
+  pulls: number[];
+}
+
+async function cancel(context: Context, deps: HandlerDependencies, target: CancelTarget, reason: string): Promise<number> {
+  const keys = [
+    ...target.issues.map((n) => workKey('solve', target.repoId, n)),
+    ...target.pulls.flatMap((n) => [workKey('revise', target.repoId, n), workKey('fix-ci', target.repoId, n)]),
+  ];
+  const outcome = await cancelTasks(deps.queue, deps.redis, deps.queuePrefix, keys, reason);
+  context.log.info({ ...outcome, reason }, 'cancel requested');
+  // Running tasks report their own cancellation; removed ones never started, so say it for them.
+  for (const { jobId, number: issueNumber } of outcome.removed) {
+    deps.background.run('cancelled comment', () =>
+      ensureProgressComment(
+        context.octokit,
+        { redis: deps.redis, key: progressKey(deps.queuePrefix, jobId) },
+        { owner: target.owner, repo: target.repo, issueNumber },
+        renderProgress({ stage: 'cancelled', reason }),
+      ),
+    );
+  }
+  return outcome.removed.length + outcome.signalled.length;
+}
+
+/** The label was removed: the issue's task stops. */
+export async function handleIssueUnlabeled(context: Context<'issues.unlabeled'>, deps: HandlerDependencies): Promise<void> {
+  const { payload } = context;
+  if (!payload.label || isBot(payload.sender)) return;
+  const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
+  const config = await loadRepoConfig(context.octokit, repo);
+  if (payload.label.name !== (config.ok ? config.config.label : 'ai-fix')) return;
+  await cancel(context, deps, { ...repo, repoId: payload.repository.id, issues: [payload.issue.number], pulls: [] }, `the \`${payload.label.name}\` label was removed`);
+}
+
+export async function handleIssueClosed(context: Context<'issues.closed'>, deps: HandlerDependencies): Promise<void> {
+  const { payload } = context;
+  const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
+  await cancel(context, deps, { ...repo, repoId: payload.repository.id, issues: [payload.issue.number], pulls: [] }, 'the issue was closed');
+}
+
+export async function handlePullRequestClosed(context: Context<'pull_request.closed'>, deps: HandlerDependencies): Promise<void> {
+  const { payload } = context;
+  const issue = issueOfTaskBranch(payload.pull_request.head.ref);
+  if (issue === null) return;
+  const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
+  await cancel(context, deps, { ...repo, repoId: payload.repository.id, issues: [issue], pulls: [payload.pull_request.number] }, 'the pull request was closed');
+}
+
+/** `/ai-fix stop` in a comment by someone with write access. */
+export async function handleStopCommand(context: Context<'issue_comment.created'>, deps: HandlerDependencies): Promise<void> {
+  const { payload } = context;
+  const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
+  const login = payload.comment.user?.login ?? '';
+  if (!(await hasWriteAccess(context.octokit, repo, login))) return;
+  const number = payload.issue.number;
+  const target: CancelTarget = { ...repo, repoId: payload.repository.id, issues: [number], pulls: [] };
+  if (payload.issue.pull_request) {
+    target.pulls.push(number);
+    const { data: pull } = await context.octokit.rest.pulls.get({ ...repo, pull_number: number });
+    const issue = issueOfTaskBranch(pull.head.ref);
+    target.issues = issue === null ? [] : [issue];
+  }
+  const cancelled = await cancel(context, deps, target, `stopped by @${login}`);
+  deps.background.run('stop reaction', () =>
+    context.octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: payload.comment.id, content: cancelled ? '+1' : 'confused' }),
+  );
+}

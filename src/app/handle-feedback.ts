@@ -1,0 +1,109 @@
+import type { Context } from 'probot';
+import { hasWriteAccess } from '../github/permissions.ts';
+import { loadRepoConfig } from '../github/repo-config-loader.ts';
+import { enqueueTask } from '../queue/task-queue.ts';
+import { TASK_REQUEST_VERSION, type TaskRequest } from '../queue/task-request.ts';
+import { readPullRequestState } from '../queue/pull-request-state.ts';
+import { isAllowListed } from './allow-list.ts';
+import { issueOfTaskBranch } from './commands.ts';
+import type { HandlerDependencies } from './handle-issue-labeled.ts';
+import { revisionLimitMessage } from './messages.ts';
+import { isBot, rememberDelivery } from './trigger-guards.ts';
+
+export interface FeedbackTrigger {
+  owner: string;
+  repo: string;
+  repoId: number;
+  installationId: number;
+  pullNumber: number;
+  headRef: string;
+  login: string;
+  userType?: string;
+  event: string;
+  instruction?: string;
+  /** Where to put the 👀: the comment that asked. */
+  react?: (content: 'eyes') => Promise<unknown>;
+}
+
+/**
+ * Feedback on an ai-fix pull request from someone with write access becomes one `revise` task,
+ * held for the repository's debounce window so a burst of comments is answered together.
+ */
+export async function requestRevision(context: Context, deps: HandlerDependencies, trigger: FeedbackTrigger): Promise<void> {
+  const issueNumber = issueOfTaskBranch(trigger.headRef);
+  if (issueNumber === null || isBot({ login: trigger.login, type: trigger.userType })) return;
+  const repo = { owner: trigger.owner, repo: trigger.repo };
+  const log = context.log.child({ repo: `${repo.owner}/${repo.repo}`, pull: trigger.pullNumber, deliveryId: context.id });
+  if (!(await hasWriteAccess(context.octokit, repo, trigger.login))) {
+    log.info({ sender: trigger.login }, 'feedback from someone without write access; no revision');
+    return;
+  }
+  const config = await loadRepoConfig(context.octokit, repo);
+  if (config.ok && !(await isAllowListed(context.octokit, config.config, repo.owner, trigger.login, log))) {
+    log.info({ sender: trigger.login }, 'feedback from someone outside the allow-list; no revision');
+    return;
+  }
+  const revisions = config.ok ? config.config.revisions : { debounce_seconds: 60, max_per_pr: 10 };
+  if (!(await rememberDelivery(deps.redis, deps.queuePrefix, context.id))) return;
+  if ((await readPullRequestState(deps.redis, deps.queuePrefix, trigger.repoId, issueNumber)).revisions >= revisions.max_per_pr) {
+    log.info({ max: revisions.max_per_pr }, 'revision limit reached');
+    deps.background.run('revision limit comment', () =>
+      context.octokit.rest.issues.createComment({ ...repo, issue_number: trigger.pullNumber, body: revisionLimitMessage(revisions.max_per_pr) }),
+    );
+    return;
+  }
+  const request: TaskRequest = {
+    version: TASK_REQUEST_VERSION,
+    kind: 'revise',
+    repo: { id: trigger.repoId, owner: repo.owner, name: repo.repo },
+    installationId: trigger.installationId,
+    issueNumber,
+    pullNumber: trigger.pullNumber,
+    trigger: { login: trigger.login, event: trigger.event, deliveryId: context.id },
+    options: trigger.instruction ? { instruction: trigger.instruction } : {},
+    requestedAt: new Date().toISOString(),
+  };
+  const enqueued = await enqueueTask(deps.queue, request, { delayMs: revisions.debounce_seconds * 1000 });
+  log.info({ jobId: enqueued.jobId, added: enqueued.added }, enqueued.added ? 'revision queued' : 'feedback joins the pending revision');
+  if (trigger.react) deps.background.run('feedback reaction', () => trigger.react!('eyes'));
+}
+
+/** A review: changes requested, or a comment review that says something. */
+export async function handleReviewSubmitted(context: Context<'pull_request_review.submitted'>, deps: HandlerDependencies): Promise<void> {
+  const { payload } = context;
+  const state = payload.review.state.toLowerCase();
+  if (state !== 'changes_requested' && state !== 'commented') return;
+  if (state === 'commented' && !payload.review.body?.trim()) {
+    // Inline comments arrive as their own events; a bare comment review adds nothing else.
+    return;
+  }
+  if (!payload.installation) return;
+  await requestRevision(context, deps, {
+    owner: payload.repository.owner.login,
+    repo: payload.repository.name,
+    repoId: payload.repository.id,
+    installationId: payload.installation.id,
+    pullNumber: payload.pull_request.number,
+    headRef: payload.pull_request.head.ref,
+    login: payload.review.user?.login ?? '',
+    userType: payload.review.user?.type,
+    event: 'pull_request_review.submitted',
+  });
+}
+
+export async function handleReviewComment(context: Context<'pull_request_review_comment.created'>, deps: HandlerDependencies): Promise<void> {
+  const { payload } = context;
+  if (!payload.installation) return;
+  const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
+  await requestRevision(context, deps, {
+    ...repo,
+    repoId: payload.repository.id,
+    installationId: payload.installation.id,
+    pullNumber: payload.pull_request.number,
+    headRef: payload.pull_request.head.ref,
+    login: payload.comment.user?.login ?? '',
+    userType: payload.comment.user?.type,
+    event: 'pull_request_review_comment.created',
+    react: (content) => context.octokit.rest.reactions.createForPullRequestReviewComment({ ...repo, comment_id: payload.comment.id, content }),
+  });
+}

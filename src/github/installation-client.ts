@@ -1,0 +1,65 @@
+import { createAppAuth } from '@octokit/auth-app';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { Octokit } from '@octokit/rest';
+import type { Logger } from '../util/logger.ts';
+import { redactWrites } from './redact-requests.ts';
+
+// Retries transient failures (5xx, network) and waits out primary and secondary rate limits,
+// so a burst of tasks slows down instead of failing.
+const WorkerOctokit = Octokit.plugin(retry, throttling);
+export type InstallationOctokit = InstanceType<typeof WorkerOctokit>;
+
+export interface AppIdentity {
+  appId: number;
+  privateKey: string;
+  /** REST base URL; undefined means Octokit's default. */
+  baseUrl?: string;
+}
+
+/** `secrets` are redacted from everything the client writes to GitHub. */
+export function createInstallationOctokit(
+  app: AppIdentity,
+  installationId: number,
+  log: Logger,
+  secrets: Iterable<string>,
+): InstallationOctokit {
+  const octokit = new WorkerOctokit({
+    authStrategy: createAppAuth,
+    auth: { appId: app.appId, privateKey: app.privateKey, installationId },
+    baseUrl: app.baseUrl,
+    userAgent: 'ai-fix',
+    log: {
+      debug: () => {},
+      info: () => {},
+      // Octokit logs every failed request; the caller decides whether a 404 is an error.
+      warn: (message: string) => log.debug(message),
+      error: (message: string) => log.debug(message),
+    },
+    throttle: {
+      onRateLimit: (retryAfter: number, options: { method: string; url: string }, _o: unknown, retryCount: number) => {
+        log.warn({ retryAfter, url: options.url }, 'GitHub rate limit hit; waiting');
+        return retryCount < 3;
+      },
+      onSecondaryRateLimit: (retryAfter: number, options: { method: string; url: string }, _o: unknown, retryCount: number) => {
+        log.warn({ retryAfter, url: options.url }, 'GitHub secondary rate limit hit; waiting');
+        return retryCount < 3;
+      },
+    },
+  });
+  octokit.hook.before('request', redactWrites(secrets));
+  return octokit;
+}
+
+/**
+ * An installation token for one git command. @octokit/auth-app caches it and mints a new one
+ * shortly before the hour runs out, so long tasks keep pushing.
+ */
+export async function installationToken(octokit: InstallationOctokit): Promise<string> {
+  const auth = (await octokit.auth({ type: 'installation' })) as { token: string };
+  return auth.token;
+}
+
+export async function revokeInstallationToken(octokit: InstallationOctokit): Promise<void> {
+  await octokit.request('DELETE /installation/token');
+}

@@ -1,0 +1,140 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { buggyCalculator } from '../fixtures/buggy-calculator.ts';
+import { waitFor, type AppProcess } from '../support/app-process.ts';
+import { createHarness, PROGRESS_MARKER, WEBHOOK_SECRET, type Harness } from '../support/harness.ts';
+import { fixingCalculatorTurns, neverGreenTurns } from '../support/scripted-agents.ts';
+
+const ALL_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
+
+describe('a labelled issue becomes a tested pull request', () => {
+  let h: Harness;
+  let app: AppProcess;
+
+  beforeAll(async () => {
+    h = await createHarness('e2e');
+    app = await h.start('start');
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('opens a PR on ai-fix/issue-N whose tests pass, and the progress comment ends with its link', async () => {
+    const repo = await h.newRepo('calculator');
+    const issueNumber = h.newIssue(repo);
+    h.model.script(fixingCalculatorTurns());
+    const started = Date.now();
+
+    const response = await h.label(app, repo, issueNumber);
+    expect(response.status).toBe(200);
+
+    const pr = await waitFor('the pull request', () => h.github.pulls('acme', repo.name)[0], 90_000);
+    const finalComment = await waitFor('the final progress comment', () => {
+      const comment = h.progressComment(repo, issueNumber);
+      return comment?.body.includes('finished') ? comment : undefined;
+    }, 60_000);
+    const elapsed = Date.now() - started;
+    process.stdout.write(`e2e: label → PR and final comment in ${(elapsed / 1000).toFixed(1)} s\n`);
+
+    expect(pr.head).toBe(`ai-fix/issue-${issueNumber}`);
+    expect(pr.base).toBe('main');
+    expect(pr.draft).toBe(false);
+    expect(pr.body).toContain(`Fixes #${issueNumber}`);
+    expect(pr.body).toContain('`npm test`: ✅ passed');
+    expect(pr.body).toMatch(/\*\*\$0\.\d{3}\*\* · \d[\d,]* tokens/);
+    expect(finalComment.body).toContain(`/pull/${pr.number}`);
+    expect(h.github.issueComments('acme', repo.name, issueNumber).filter((c) => c.body.includes(PROGRESS_MARKER))).toHaveLength(1);
+    expect(h.github.issueReactions('acme', repo.name, issueNumber)).toContain('eyes');
+
+    // A fresh clone of the branch passes its tests.
+    const checkout = await fs.mkdtemp(path.join(os.tmpdir(), 'ai-fix-e2e-check-'));
+    await h.github.cloneWithToken('acme', repo.name, checkout, pr.head);
+    expect(execFileSync('npm', ['test', '--silent'], { cwd: checkout, encoding: 'utf8' })).toContain('all tests passed');
+    const log = execFileSync('git', ['log', '-1', '--format=%an%n%s'], { cwd: checkout, encoding: 'utf8' });
+    expect(log).toContain('ai-fix[bot]');
+    expect(log).toContain(`#${issueNumber}`);
+    await fs.rm(checkout, { recursive: true, force: true });
+
+    // No credential reached the model, the logs or GitHub.
+    // (The model key is in the model requests' Authorization header by design; bodies are checked.)
+    const places: Record<string, string> = {
+      'model request bodies': JSON.stringify(h.model.requests.map((r) => r.body)),
+      logs: app.output(),
+      comments: JSON.stringify(h.github.issueComments('acme', repo.name, issueNumber)),
+      'PR body': pr.body,
+    };
+    for (const secret of [...h.github.issuedTokens(), h.model.apiKey, WEBHOOK_SECRET]) {
+      for (const [place, text] of Object.entries(places)) expect(`${place}: ${text.includes(secret)}`).toBe(`${place}: false`);
+    }
+  }, 120_000);
+
+  it('a label from someone without write access makes one polite comment and no task', async () => {
+    const repo = await h.newRepo('calculator-readonly');
+    const issueNumber = h.newIssue(repo, 'visitor');
+    const before = await h.queue.getJobCountByTypes(...ALL_STATES);
+
+    expect((await h.label(app, repo, issueNumber, { sender: 'visitor' })).status).toBe(200);
+
+    const comment = await waitFor('the polite comment', () => h.github.issueComments('acme', repo.name, issueNumber)[0], 20_000);
+    expect(comment.body).toContain('write access');
+    expect(await h.queue.getJobCountByTypes(...ALL_STATES)).toBe(before);
+    expect(h.github.pulls('acme', repo.name)).toHaveLength(0);
+    expect(h.github.issueComments('acme', repo.name, issueNumber)).toHaveLength(1);
+  }, 60_000);
+
+  it('a bad .github/ai-fix.yml gets a comment naming the field, and no task', async () => {
+    const repo = await h.newRepo('calculator-bad-config', { ...buggyCalculator, '.github/ai-fix.yml': 'limits:\n  steps: many\n' });
+    const issueNumber = h.newIssue(repo);
+    const before = await h.queue.getJobCountByTypes(...ALL_STATES);
+
+    expect((await h.label(app, repo, issueNumber)).status).toBe(200);
+
+    const comment = await waitFor('the config comment', () => h.github.issueComments('acme', repo.name, issueNumber)[0], 20_000);
+    expect(comment.body).toContain('`.github/ai-fix.yml` is invalid');
+    expect(comment.body).toContain('`limits.steps`');
+    expect(await h.queue.getJobCountByTypes(...ALL_STATES)).toBe(before);
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+  }, 60_000);
+
+  it('the same delivery twice makes one task and one PR', async () => {
+    const repo = await h.newRepo('calculator-redelivered');
+    const issueNumber = h.newIssue(repo);
+    h.model.script(fixingCalculatorTurns());
+    const deliveryId = crypto.randomUUID();
+
+    const [first, second] = await Promise.all([h.label(app, repo, issueNumber, { deliveryId }), h.label(app, repo, issueNumber, { deliveryId })]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    await waitFor('the pull request', () => h.github.pulls('acme', repo.name)[0], 90_000);
+    await waitFor('the final progress comment', () => h.progressComment(repo, issueNumber)?.body.includes('finished'), 60_000);
+    expect((await h.label(app, repo, issueNumber, { deliveryId })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    expect(h.github.pulls('acme', repo.name)).toHaveLength(1);
+    const jobs = await h.queue.getJobs([...ALL_STATES]);
+    expect(jobs.filter((job) => job.data.repo.name === repo.name)).toHaveLength(1);
+  }, 120_000);
+
+  it('a model that never reaches green ends in a clear failure comment and a draft PR', async () => {
+    const repo = await h.newRepo('calculator-stuck', { ...buggyCalculator, '.github/ai-fix.yml': 'limits:\n  steps: 4\n  repeated_failures: 10\n' });
+    const issueNumber = h.newIssue(repo);
+    h.model.script(neverGreenTurns(10));
+
+    await h.label(app, repo, issueNumber);
+    const comment = await waitFor('the failure comment', () => {
+      const c = h.progressComment(repo, issueNumber);
+      return c?.body.includes('could not finish') ? c : undefined;
+    }, 90_000);
+
+    expect(comment.body).toContain('step limit reached (4 steps)');
+    expect(comment.body).toMatch(/ · \$0\.\d{3}/);
+    const [pr] = h.github.pulls('acme', repo.name);
+    expect(pr?.draft).toBe(true);
+    expect(pr?.body).toContain('❌ failed');
+    expect(comment.body).toContain(`/pull/${pr?.number}`);
+  }, 120_000);
+});

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Instruction {
+  op: string;
+  args: string;
+}
+
+/** Instructions of a Dockerfile, continuation lines joined, comments dropped. */
+export function dockerInstructions(text: string): Instruction[] {
+  return text
+    .replace(/^\s*#.*\n/gm, '')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [op = '', ...rest] = line.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+export function readDockerfile(): Instruction[] {
+  return dockerInstructions(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
+}
+
+/** The last stage's instructions (what the image runs). */
+export function finalStage(instructions: Instruction[]): Instruction[] {
+  const lastFrom = instructions.findLastIndex((i) => i.op === 'FROM');
+  return instructions.slice(lastFrom);
+}
+
+export function lastArgs(instructions: Instruction[], op: string): string {
+  const found = instructions.filter((i) => i.op === op).at(-1);
+  if (found === undefined) throw new Error(`Dockerfile has no ${op}`);
+  return found.args;
+}
+
+/** The image's environment from its ENV instructions (`KEY=value` form). */
+export function imageEnv(instructions: Instruction[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const { args } of finalStage(instructions).filter((i) => i.op === 'ENV')) {
+    for (const pair of args.split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
+/** What a container runs: ENTRYPOINT followed by CMD, or by the command a compose file gives. */
+export function containerArgv(instructions: Instruction[], command?: string[]): string[] {
+  const entrypoint = JSON.parse(lastArgs(instructions, 'ENTRYPOINT')) as string[];
+  return [...entrypoint, ...(command ?? (JSON.parse(lastArgs(instructions, 'CMD')) as string[]))];
+}
+
+/** The HEALTHCHECK's shell-form command, as Docker hands it to `/bin/sh -c`. */
+export function healthcheckCommand(instructions: Instruction[]): string {
+  const args = lastArgs(instructions, 'HEALTHCHECK');
+  const at = args.indexOf(' CMD ');
+  if (at < 0) throw new Error('HEALTHCHECK has no CMD');
+  return args.slice(at + ' CMD '.length);
+}

@@ -1,0 +1,113 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { addBugIssue, buggyCalculator } from '../fixtures/buggy-calculator.ts';
+import { startAppProcess, type AppProcess } from './app-process.ts';
+import { startGitHubSim, type GitHubSim, type SimComment, type SimRepo } from './github-sim.ts';
+import { startModelSim, type ModelSim } from './model-sim.ts';
+import { connectTestRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.ts';
+import { issueLabeledPayload, sendWebhook } from './webhooks.ts';
+
+export const WEBHOOK_SECRET = 'e2e-webhook-secret-0123456789';
+export const PROGRESS_MARKER = '<!-- ai-fix:progress -->';
+
+/** Everything an end-to-end test needs: simulators, a Redis prefix, app processes, helpers. */
+export interface Harness {
+  github: GitHubSim;
+  model: ModelSim;
+  redis: Redis;
+  prefix: string;
+  queue: Queue;
+  workdir: string;
+  redisUrl: string;
+  /** Starts `ai-fix <command>` with the harness's environment plus `overrides`. */
+  start(command: string, overrides?: Record<string, string>): Promise<AppProcess>;
+  newRepo(name: string, files?: Record<string, string>): Promise<SimRepo>;
+  newIssue(repo: SimRepo, user?: string): number;
+  label(app: AppProcess, repo: SimRepo, issueNumber: number, options?: { sender?: string; deliveryId?: string; label?: string }): Promise<{ status: number; body: string }>;
+  progressComment(repo: SimRepo, issueNumber: number): SimComment | undefined;
+  close(): Promise<void>;
+}
+
+export async function createHarness(name: string, options: { redisUrl?: string } = {}): Promise<Harness> {
+  const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
+  const redis = await connectTestRedis(redisUrl);
+  const github = await startGitHubSim();
+  const model = await startModelSim();
+  const prefix = uniquePrefix(name);
+  const workdir = await fs.mkdtemp(path.join(os.tmpdir(), `ai-fix-${name}-`));
+  const url = new URL(redisUrl);
+  const queue = new Queue('tasks', { connection: { host: url.hostname, port: Number(url.port || 6379) }, prefix });
+  queue.on('error', () => {});
+  const apps: AppProcess[] = [];
+
+  const harness: Harness = {
+    github,
+    model,
+    redis,
+    prefix,
+    queue,
+    workdir,
+    redisUrl,
+    async start(command, overrides = {}) {
+      const app = await startAppProcess(command, {
+        APP_ID: String(github.appId),
+        PRIVATE_KEY: github.privateKey,
+        WEBHOOK_SECRET,
+        GHE_HOST: github.host,
+        GHE_PROTOCOL: 'http',
+        REDIS_URL: redisUrl,
+        AI_FIX_QUEUE_PREFIX: prefix,
+        AI_FIX_WORKDIR: workdir,
+        OPENAI_API_KEY: model.apiKey,
+        OPENAI_BASE_URL: model.url,
+        AI_FIX_CONCURRENCY: '1',
+        ...overrides,
+      });
+      apps.push(app);
+      return app;
+    },
+    async newRepo(repoName, files = buggyCalculator) {
+      const repo = await github.createRepo({ owner: 'acme', name: repoName, files });
+      github.setPermission('acme', repoName, 'maintainer', 'write');
+      github.setPermission('acme', repoName, 'visitor', 'read');
+      return repo;
+    },
+    newIssue(repo, user = 'maintainer') {
+      return github.createIssue('acme', repo.name, { ...addBugIssue, user });
+    },
+    label(app, repo, issueNumber, labelOptions = {}) {
+      return sendWebhook({
+        url: app.webhookUrl,
+        secret: WEBHOOK_SECRET,
+        event: 'issues',
+        deliveryId: labelOptions.deliveryId ?? crypto.randomUUID(),
+        payload: issueLabeledPayload({
+          repo,
+          installationId: github.installationId,
+          issueNumber,
+          ...addBugIssue,
+          label: labelOptions.label ?? 'ai-fix',
+          sender: labelOptions.sender ?? 'maintainer',
+        }),
+      });
+    },
+    progressComment(repo, issueNumber) {
+      return github.issueComments('acme', repo.name, issueNumber).find((c) => c.body.includes(PROGRESS_MARKER));
+    },
+    async close() {
+      await Promise.all(apps.map((app) => app.stop('SIGKILL')));
+      await queue.close();
+      await model.close();
+      await github.close();
+      // A test may have killed its own Redis; there is nothing left to clean there then.
+      await deletePrefix(redis, prefix).catch(() => {});
+      redis.disconnect();
+      await fs.rm(workdir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}

@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkspaceAccess } from '../../src/agent/tools/tool.ts';
+import { runCommand } from '../../src/sandbox/run-command.ts';
+import { sandboxEnv } from '../../src/sandbox/sandbox-env.ts';
+
+export interface LocalRepo {
+  /** The checkout (a real path). */
+  dir: string;
+  /** A scratch HOME for the sandboxed commands. */
+  home: string;
+  workspace(testCommand: string | null, signal?: AbortSignal): WorkspaceAccess;
+  git(...args: string[]): string;
+  remove(): Promise<void>;
+}
+
+/** A git repository with one commit on `main`, in a temp directory. */
+export async function createLocalRepo(files: Record<string, string>): Promise<LocalRepo> {
+  const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ai-fix-repo-')));
+  const dir = path.join(base, 'repo');
+  const home = path.join(base, 'home');
+  await fs.mkdir(home, { recursive: true });
+  for (const [file, content] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+    await fs.writeFile(path.join(dir, file), content);
+  }
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.invalid', ...args], { cwd: dir, encoding: 'utf8' });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'initial');
+  return {
+    dir,
+    home,
+    git,
+    workspace: (testCommand, signal = new AbortController().signal) => ({
+      root: dir,
+      gitDir: path.join(dir, '.git'),
+      runShell: (command, timeoutMs) => runCommand(command, { cwd: dir, env: sandboxEnv(home), timeoutMs: timeoutMs ?? 30_000, signal }),
+      testCommand,
+      signal,
+      protectedPaths: ['.github/workflows/**'],
+    }),
+    remove: () => fs.rm(base, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,174 @@
+import { describe, it, expect } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { loadEnv } from '../../src/config/env.ts';
+import { finalStage, imageEnv, lastArgs as lastArgsOf, readDockerfile } from '../support/dockerfile.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const read = (file: string): string => readFileSync(join(root, file), 'utf8');
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[] | string;
+  container_name?: string;
+  ports?: unknown[];
+  env_file?: unknown;
+  environment?: Record<string, string> | string[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  volumes?: unknown[];
+  stop_grace_period?: string;
+}
+interface Compose {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+const compose = parse(read('docker-compose.yml')) as Compose;
+const pkg = JSON.parse(read('package.json')) as {
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+};
+
+function service(name: string): ComposeService {
+  const svc = compose.services[name];
+  if (svc === undefined) throw new Error(`docker-compose.yml has no service ${name}`);
+  return svc;
+}
+
+function environment(svc: ComposeService): Record<string, string> {
+  const env = svc.environment ?? {};
+  if (!Array.isArray(env)) return env;
+  return Object.fromEntries(env.map((entry) => entry.split(/=(.*)/s).slice(0, 2)));
+}
+
+function envFiles(svc: ComposeService): string[] {
+  const files = Array.isArray(svc.env_file) ? svc.env_file : [svc.env_file];
+  return files.map((f) => (typeof f === 'string' ? f : (f as { path: string }).path));
+}
+
+const dockerfile = readDockerfile();
+const lastArgs = (op: string): string => lastArgsOf(dockerfile, op);
+
+/** The command each script of package.json runs: `node bin/ai-fix.js <command>` -> command. */
+const scriptCommands = Object.values(pkg.scripts)
+  .map((script) => /^node bin\/ai-fix\.js (\S+)$/.exec(script)?.[1])
+  .filter((command): command is string => command !== undefined);
+
+describe('docker-compose.yml', () => {
+  it('defines redis, server and worker', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['redis', 'server', 'worker']);
+  });
+
+  it('runs Redis with AOF persistence and noeviction (BullMQ)', () => {
+    const redis = service('redis');
+    expect(redis.image).toBe('redis:7-alpine');
+    const command = Array.isArray(redis.command) ? redis.command.join(' ') : redis.command;
+    expect(command).toMatch(/--appendonly yes\b/);
+    expect(command).toMatch(/--maxmemory-policy noeviction\b/);
+    expect(redis.volumes?.length).toBeGreaterThan(0);
+    expect(JSON.stringify(redis.healthcheck?.test)).toMatch(/redis-cli.*ping/);
+  });
+
+  it('runs the server and the worker from this image, against Redis', () => {
+    for (const [name, command] of [
+      ['server', 'serve'],
+      ['worker', 'worker'],
+    ] as const) {
+      const svc = service(name);
+      expect(svc.build).toBeDefined();
+      expect(svc.command).toEqual([command]);
+      expect(scriptCommands).toContain(command);
+      expect(envFiles(svc)).toContain('.env');
+      expect(environment(svc).REDIS_URL).toBe('redis://redis:6379');
+      expect(svc.depends_on).toMatchObject({ redis: { condition: 'service_healthy' } });
+    }
+    expect(service('server').ports).toEqual(['3000:3000']);
+  });
+
+  it('keeps the worker scalable and gives it time to finish a job', () => {
+    const worker = service('worker');
+    expect(worker.container_name).toBeUndefined();
+    expect(worker.ports).toBeUndefined();
+    expect(worker.healthcheck?.disable).toBe(true);
+    expect(worker.stop_grace_period).toBe('10m');
+    // Docker's SIGKILL must come after the worker's own grace period (and its hand-back) is over.
+    const minutes = Number(/^(\d+)m$/.exec(worker.stop_grace_period ?? '')?.[1]);
+    expect(minutes * 60_000).toBeGreaterThan(loadEnv({}).shutdownGraceMs);
+    // Workspaces must not be shared between workers.
+    expect(JSON.stringify(worker.volumes ?? [])).not.toContain('/var/lib/ai-fix');
+  });
+});
+
+describe('Dockerfile', () => {
+  it('is built from pinned Node 22 bookworm-slim stages', () => {
+    const froms = dockerfile.filter((i) => i.op === 'FROM').map((i) => i.args.split(' ')[0]);
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const from of froms) expect(from).toBe('node:22-bookworm-slim');
+  });
+
+  it('installs production dependencies only, without npm ci', () => {
+    const runs = dockerfile.filter((i) => i.op === 'RUN').map((i) => i.args);
+    expect(runs.some((r) => r.includes('npm install --omit=dev --ignore-scripts'))).toBe(true);
+    expect(runs.some((r) => r.includes('npm ci'))).toBe(false);
+  });
+
+  it('runs bin/ai-fix.js under tini as the non-root node user', () => {
+    expect(lastArgs('USER')).toBe('node');
+    const entrypoint = JSON.parse(lastArgs('ENTRYPOINT')) as string[];
+    expect(entrypoint).toEqual(['tini', '--', 'node', 'bin/ai-fix.js']);
+    expect(entrypoint.slice(2).join(' ')).toBe(`node ${pkg.bin['ai-fix']}`);
+  });
+
+  it('defaults to a command that package.json scripts run', () => {
+    const cmd = JSON.parse(lastArgs('CMD')) as string[];
+    expect(cmd).toEqual(['start']);
+    expect(pkg.scripts.start).toBe('node bin/ai-fix.js start');
+    expect(scriptCommands).toContain(cmd[0]);
+  });
+
+  it('ships the files the app needs and exposes the HTTP port', () => {
+    const copied = dockerfile
+      .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
+      .map((i) => i.args)
+      .join(' ');
+    for (const file of ['package.json', 'app.yml', 'bin', 'src']) expect(copied).toContain(file);
+    expect(lastArgs('EXPOSE')).toBe('3000');
+    expect(lastArgs('HEALTHCHECK')).toContain('/healthz');
+  });
+
+  it('installs git, CA certificates, tini and bubblewrap in the runtime image', () => {
+    const installs = finalStage(dockerfile)
+      .filter((i) => i.op === 'RUN' && i.args.includes('apt-get install'))
+      .map((i) => i.args)
+      .join(' ');
+    for (const pkg of ['git', 'ca-certificates', 'tini', 'bubblewrap']) expect(installs.split(/\s+/)).toContain(pkg);
+    expect(installs).toContain('--no-install-recommends');
+    expect(installs).toContain('rm -rf /var/lib/apt/lists/*');
+  });
+
+  it('gives the workspace directory to the runtime user', () => {
+    const workdir = imageEnv(dockerfile).AI_FIX_WORKDIR ?? '';
+    expect(workdir).toMatch(/^\//);
+    const runs = finalStage(dockerfile).filter((i) => i.op === 'RUN').map((i) => i.args);
+    expect(runs.some((r) => r.includes(`mkdir -p ${workdir}`) && r.includes(`chown node:node ${workdir}`))).toBe(true);
+  });
+});
+
+describe('.dockerignore', () => {
+  const ignored = read('.dockerignore')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+
+  it('keeps secrets, local dependencies and non-runtime files out of the build context', () => {
+    for (const entry of ['.env', '*.pem', 'node_modules', 'test/', 'deploy/']) expect(ignored).toContain(entry);
+  });
+
+  it('keeps what the image copies', () => {
+    for (const entry of ['package.json', 'package-lock.json', 'app.yml', 'bin', 'src']) expect(ignored).not.toContain(entry);
+  });
+});

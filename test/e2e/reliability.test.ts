@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { addBugIssue } from '../fixtures/buggy-calculator.ts';
 import { waitFor, type AppProcess } from '../support/app-process.ts';
 import { createHarness, WEBHOOK_SECRET, type Harness } from '../support/harness.ts';
@@ -18,6 +18,10 @@ describe('reliability: cancellation, crashes, restarts, flaky services', () => {
   beforeAll(async () => {
     h = await createHarness('reliability');
   }, 60_000);
+
+  afterEach(async () => {
+    await h?.stopApps();
+  });
 
   afterAll(async () => {
     await h?.close();
@@ -117,13 +121,14 @@ describe('reliability: cancellation, crashes, restarts, flaky services', () => {
 
     const pr = await waitFor('the pull request', () => h.github.pulls('acme', repo.name)[0], 90_000);
     await finalState(repo, issueNumber, 'finished');
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The job completes a moment after its last comment: the token is revoked and the workdir removed first.
+    const completed = async () => (await h.queue.getJobs(['completed'])).filter((job) => job.data.repo.name === repo.name);
+    await waitFor('the job to complete', async () => (await completed()).length > 0, 30_000);
+    expect(await completed()).toHaveLength(1);
     expect(h.github.pulls('acme', repo.name)).toHaveLength(1);
     expect(pr.head).toBe(`ai-fix/issue-${issueNumber}`);
     const progress = h.github.issueComments('acme', repo.name, issueNumber).filter((c) => c.body.includes('ai-fix:progress'));
     expect(progress).toHaveLength(1);
-    const jobs = await h.queue.getJobs(['completed']);
-    expect(jobs.filter((job) => job.data.repo.name === repo.name)).toHaveLength(1);
     await Promise.all([server.stop(), rescuer.stop()]);
   }, 150_000);
 

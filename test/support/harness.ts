@@ -29,6 +29,8 @@ export interface Harness {
   newIssue(repo: SimRepo, user?: string): number;
   label(app: AppProcess, repo: SimRepo, issueNumber: number, options?: { sender?: string; deliveryId?: string; label?: string }): Promise<{ status: number; body: string }>;
   progressComment(repo: SimRepo, issueNumber: number): SimComment | undefined;
+  /** Kills every app process started so far, so a failed test leaves no worker to steal the next test's jobs. */
+  stopApps(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -98,8 +100,11 @@ export async function createHarness(name: string, options: { redisUrl?: string }
     progressComment(repo, issueNumber) {
       return github.issueComments('acme', repo.name, issueNumber).find((c) => c.body.includes(PROGRESS_MARKER));
     },
+    async stopApps() {
+      await Promise.all(apps.splice(0).map((app) => app.stop('SIGKILL')));
+    },
     async close() {
-      await Promise.all(apps.map((app) => app.stop('SIGKILL')));
+      await harness.stopApps();
       await queue.close();
       await model.close();
       await github.close();

@@ -12,6 +12,9 @@ const shared = {
 };
 
 export default {
+  // A ceiling for hung tests, not a speed check: on a loaded 2-core CI machine a sandboxed
+  // command that allocates hundreds of MB can take longer than jest's 5 s default.
+  testTimeout: 30_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -7,6 +7,7 @@ import { handleIssueClosed, handleIssueUnlabeled, handlePullRequestClosed } from
 import { handleReviewComment, handleReviewSubmitted } from './handle-feedback.ts';
 import { handleIssueComment } from './handle-issue-comment.ts';
 import { handleIssueLabeled, type HandlerDependencies } from './handle-issue-labeled.ts';
+import { handleBasePush } from './handle-rebase.ts';
 import { healthRoutes } from './health-routes.ts';
 import { queueGuard } from './queue-guard.ts';
 
@@ -22,6 +23,7 @@ const HANDLED_EVENTS = [
   'check_run.completed',
   'workflow_run.completed',
   'status',
+  'push',
 ] as const;
 type HandledEvent = (typeof HANDLED_EVENTS)[number];
 
@@ -112,6 +114,7 @@ export function createApp(options: AppOptions): ApplicationFunction {
         await handleCiEvent(context, options, { sha: context.payload.sha, branches: context.payload.branches.map((b) => b.name), event: 'status' });
       }),
     );
+    app.on('push', (context) => counted('push', () => handleBasePush(context, options)));
     app.onAny((context) => {
       const action = (context.payload as { action?: unknown }).action;
       const event = typeof action === 'string' ? `${context.name}.${action}` : context.name;

@@ -5,6 +5,7 @@ import { loadRepoConfig } from '../github/repo-config-loader.ts';
 import { hasWriteAccess } from '../github/permissions.ts';
 import { cancelTasks } from '../queue/cancellation.ts';
 import { workKey } from '../queue/job-ids.ts';
+import { forgetOpenPull } from '../queue/open-pulls.ts';
 import { progressKey } from '../worker/progress-reporter.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
 import { issueOfTaskBranch } from './commands.ts';
@@ -15,7 +16,7 @@ interface CancelTarget {
   owner: string;
   repo: string;
   repoId: number;
-  /** Issue numbers whose solve task stops, and PR numbers whose revise / fix-ci tasks stop. */
+  /** Issue numbers whose solve task stops, and PR numbers whose revise / fix-ci / rebase tasks stop. */
   issues: number[];
   pulls: number[];
 }
@@ -23,7 +24,7 @@ interface CancelTarget {
 async function cancel(context: Context, deps: HandlerDependencies, target: CancelTarget, reason: string): Promise<number> {
   const keys = [
     ...target.issues.map((n) => workKey('solve', target.repoId, n)),
-    ...target.pulls.flatMap((n) => [workKey('revise', target.repoId, n), workKey('fix-ci', target.repoId, n)]),
+    ...target.pulls.flatMap((n) => (['revise', 'fix-ci', 'rebase'] as const).map((kind) => workKey(kind, target.repoId, n))),
   ];
   const outcome = await cancelTasks(deps.queue, deps.redis, deps.queuePrefix, keys, reason);
   context.log.info({ ...outcome, reason }, 'cancel requested');
@@ -62,6 +63,7 @@ export async function handlePullRequestClosed(context: Context<'pull_request.clo
   const issue = issueOfTaskBranch(payload.pull_request.head.ref);
   if (issue === null) return;
   const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
+  await forgetOpenPull(deps.redis, deps.queuePrefix, payload.repository.id, { pullNumber: payload.pull_request.number, issueNumber: issue });
   await cancel(context, deps, { ...repo, repoId: payload.repository.id, issues: [issue], pulls: [payload.pull_request.number] }, 'the pull request was closed');
 }
 

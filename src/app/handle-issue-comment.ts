@@ -2,6 +2,7 @@ import type { Context } from 'probot';
 import { parseCommand } from './commands.ts';
 import { handleStopCommand } from './handle-cancel.ts';
 import { requestRevision } from './handle-feedback.ts';
+import { requestRebase } from './handle-rebase.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
 import { hasWriteAccess } from '../github/permissions.ts';
 import { loadRepoConfig } from '../github/repo-config-loader.ts';
@@ -29,8 +30,11 @@ export async function handleIssueComment(
     if (command.type === 'instruction') await rerunIssue(context, deps, command.text);
     return;
   }
-  if (command.type === 'rebase') return;
   const { data: pull } = await context.octokit.rest.pulls.get({ ...repo, pull_number: payload.issue.number });
+  if (command.type === 'rebase') {
+    await requestRebase(context, deps, { number: payload.issue.number, headRef: pull.head.ref });
+    return;
+  }
   await requestRevision(context, deps, {
     ...repo,
     repoId: payload.repository.id,

@@ -34,6 +34,14 @@ export const ciSchema = z
     ready_when_green: z.boolean().default(true),
   })
   .strict();
+
+export const rebaseSchema = z
+  .object({
+    /** When the base branch moves and an ai-fix pull request no longer merges, merge it in and resolve the conflicts without being asked. */
+    auto: z.boolean().default(false),
+  })
+  .strict();
+
 // GitHub logins, and team slugs (`team` in the repository's organisation, or `org/team`).
 const loginSchema = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub login');
 const teamSchema = z.string().regex(/^(?:[A-Za-z0-9][A-Za-z0-9-]*\/)?[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a team slug, `team` or `org/team`');
@@ -49,6 +57,7 @@ export const repoConfigSchema = z
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     revisions: revisionsSchema.default(() => revisionsSchema.parse({})),
     ci: ciSchema.default(() => ciSchema.parse({})),
+    rebase: rebaseSchema.default(() => rebaseSchema.parse({})),
     /** When either list is set, only these people (who also need write access) can start a task. */
     allowed_users: z.array(loginSchema).max(1000).default([]),
     allowed_teams: z.array(teamSchema).max(100).default([]),

@@ -1,5 +1,6 @@
 import type { TokenUsage } from '../agent/conversation.ts';
 import type { AgentPlan, CommandRun } from '../agent/plan-notes.ts';
+import type { CiPresence } from '../ci/ci-presence.ts';
 import { clip, codeBlock, formatDollars, formatDuration, formatNumber } from './markdown.ts';
 
 export interface PullRequestReport {
@@ -25,6 +26,8 @@ export interface PullRequestReport {
   commands?: CommandRun[];
   /** The task's page on the dashboard, when it has a public URL. */
   taskPageUrl?: string;
+  /** What else checks the pull request: the repository's CI (watched and fixed), or nothing. */
+  ci?: { presence: CiPresence; base: string; maxAttempts: number };
 }
 
 const MAX_COMMANDS = 15;
@@ -60,6 +63,12 @@ export function renderPullRequestBody(report: PullRequestReport): string {
     if (report.testOutput) {
       lines.push('', '<details><summary>Test output (end)</summary>', '', codeBlock(clip(report.testOutput, 3000).slice(-3000)), '', '</details>');
     }
+  }
+  if (report.ci?.presence.configured) {
+    const { maxAttempts } = report.ci;
+    lines.push('', `CI (${report.ci.presence.source}): ai-fix watches this pull request's checks${maxAttempts > 0 ? ` and, when one fails, reads the failure and pushes a fix (up to ${maxAttempts} attempts)` : ''}.`);
+  } else if (report.ci && report.testCommand) {
+    lines.push('', `**No CI is configured** for this repository (no workflow or CI files, and no checks or statuses on \`${report.ci.base}\`): only the local test command \`${report.testCommand}\` verified this change.`);
   }
   const commands = report.commands ?? [];
   if (commands.length) {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 // here: the worker mints its own credentials from `installationId`.
 export const TASK_REQUEST_VERSION = 1;
 
-export const taskKindSchema = z.enum(['solve', 'revise', 'fix-ci']);
+export const taskKindSchema = z.enum(['solve', 'revise', 'fix-ci', 'rebase']);
 export type TaskKind = z.infer<typeof taskKindSchema>;
 
 export const taskRequestSchema = z.object({
@@ -16,7 +16,7 @@ export const taskRequestSchema = z.object({
     name: z.string().min(1),
   }),
   installationId: z.number().int().positive(),
-  /** The issue the task works on; for revise / fix-ci the PR's number lives in `pullNumber`. */
+  /** The issue the task works on; for revise / fix-ci / rebase the PR's number lives in `pullNumber`. */
   issueNumber: z.number().int().positive(),
   pullNumber: z.number().int().positive().optional(),
   /** fix-ci: the commit whose checks finished; a task for an older commit does nothing. */
@@ -30,6 +30,8 @@ export const taskRequestSchema = z.object({
     .object({
       model: z.string().min(1).optional(),
       instruction: z.string().max(10_000).optional(),
+      /** rebase: only act when the base branch no longer merges cleanly (the automatic kind). */
+      ifConflicting: z.boolean().optional(),
     })
     .default({}),
   requestedAt: z.string(),

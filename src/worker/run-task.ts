@@ -9,6 +9,7 @@ import { totalTokens } from '../agent/conversation.ts';
 import { collectIssueImages, issueTexts } from '../agent/issue-images.ts';
 import { modelInfo } from '../agent/model-catalog.ts';
 import { ModelError } from '../agent/model-client.ts';
+import { detectCi } from '../ci/ci-presence.ts';
 import { taskLimits } from '../config/task-limits.ts';
 import { createInstallationOctokit, installationToken, revokeInstallationToken } from '../github/installation-client.ts';
 import { readIssueContext } from '../github/issue-context.ts';
@@ -28,6 +29,7 @@ import { changedFiles, commitAll, pushBranch } from '../workspace/commit-and-pus
 import { detectTestCommand } from '../workspace/detect-test-command.ts';
 import { prepareWorkspace, type Workspace } from '../workspace/prepare-workspace.ts';
 import { cancelFlagKey } from '../queue/cancellation.ts';
+import { rememberOpenPull } from '../queue/open-pulls.ts';
 import { githubImageSource } from './github-image-source.ts';
 import { abortedForShutdown, handBack } from './shutdown.ts';
 import { saveWorkInProgress } from './save-work-in-progress.ts';
@@ -35,6 +37,7 @@ import { finishRevision } from './finish-revision.ts';
 import { planTask, type TaskPlan } from './task-plan.ts';
 import { updatePullRequestState } from '../queue/pull-request-state.ts';
 import { finishGreen } from './finish-green.ts';
+import { mergeMessage, sealResolution, startRebase } from './rebase-step.ts';
 import { finalReview } from './final-review.ts';
 import { ProgressReporter, progressKey } from './progress-reporter.ts';
 import type { RepoSlot } from './repo-slots.ts';
@@ -45,6 +48,7 @@ import { recordTask } from './task-recording.ts';
 function commitSubject(plan: TaskPlan, issueNumber: number): string {
   if (plan.kind === 'revise') return `Address review on #${plan.pullNumber}`;
   if (plan.kind === 'fix-ci') return `Fix CI on #${plan.pullNumber}`;
+  if (plan.kind === 'rebase') return `Fix tests after merging ${plan.base} into #${plan.pullNumber}`;
   return `Fix #${issueNumber}`;
 }
 
@@ -164,6 +168,14 @@ export async function runTask(
     const info = modelInfo(model, deps.env.modelOverrides);
     const limits = taskLimits(config.limits, deps.env.limitCaps);
 
+    let followUp = plan.kind === 'solve' || plan.kind === 'rebase' ? undefined : plan.followUp;
+    let merge: Awaited<ReturnType<typeof startRebase>> | undefined;
+    if (plan.kind === 'rebase') {
+      merge = await startRebase({ plan, workspace, cloneUrl: repoData.clone_url, token: freshToken, testCommand, shell, progress, signal });
+      if ('result' in merge) return merge.result;
+      followUp = merge.followUp;
+    }
+
     await progress.update({ stage: 'working', step: 0, maxSteps: limits.steps });
     const outcome: AgentOutcome = await runAgentTask({
       client: deps.modelClient,
@@ -186,7 +198,7 @@ export async function runTask(
       }),
       configInstructions: config.instructions,
       instruction: plan.kind === 'solve' ? request.options.instruction : undefined,
-      followUp: plan.kind === 'solve' ? undefined : plan.followUp,
+      followUp,
       promptCacheKey: `ai-fix-${request.repo.id}-${request.issueNumber}`,
       secrets: deps.secrets,
       signal,
@@ -218,10 +230,21 @@ export async function runTask(
       return { outcome: 'failed', reason: review.refusal };
     }
     if (review.notes.length) await progress.update({ details: review.notes.join('\n\n') });
-    const sha = await commitAll(
-      workspace,
-      redact(`${commitSubject(plan, request.issueNumber)}: ${issue.title}\n\n${outcome.summary ?? 'Work in progress by ai-fix.'}\n\nai-fix task ${jobId}`, deps.secrets),
-    );
+    let sha: string | null;
+    if (plan.kind === 'rebase' && merge && 'merge' in merge && merge.merge.status === 'conflicts') {
+      const message = redact(`${mergeMessage(plan, branch)}\n\n${outcome.summary ?? ''}\n\nai-fix task ${jobId}`, deps.secrets);
+      const sealed = await sealResolution(workspace, merge.merge, message);
+      if ('refusal' in sealed) {
+        await progress.update({ stage: 'failed', reason: sealed.refusal, pullRequestUrl: plan.pullUrl, tokens: totalTokens(outcome.usage) });
+        return { outcome: 'failed', reason: sealed.refusal, pullRequestUrl: plan.pullUrl };
+      }
+      sha = sealed.sha;
+    } else {
+      sha = await commitAll(
+        workspace,
+        redact(`${commitSubject(plan, request.issueNumber)}: ${issue.title}\n\n${outcome.summary ?? 'Work in progress by ai-fix.'}\n\nai-fix task ${jobId}`, deps.secrets),
+      );
+    }
     const files = await changedFiles(workspace);
     if (!sha && !workspace.continued) {
       const reason = outcome.reason ?? 'the agent finished without changing any file';
@@ -233,12 +256,19 @@ export async function runTask(
     if (plan.kind === 'revise') {
       return await finishRevision({ octokit, deps, request, plan, outcome, sha, passing, progress, log });
     }
+    if (plan.kind === 'rebase') {
+      const verdict = passing ? 'the tests pass' : `the local tests still fail (${outcome.reason ?? 'unknown'}); pushed anyway so CI and reviewers can tell`;
+      const what = merge && 'merge' in merge && merge.merge.status === 'conflicts' ? `resolved conflicts in ${merge.merge.conflicts.map((f) => `\`${f}\``).join(', ')}` : 'fixed what the merge broke';
+      await progress.update({ stage: passing ? 'done' : 'failed', reason: passing ? undefined : verdict, pullRequestUrl: plan.pullUrl, details: `Merged the latest \`${plan.base}\` into the branch and ${what} (${sha ? sha.slice(0, 7) : 'no new commit'}); ${verdict}.\n\n${outcome.summary ?? ''}`, tokens: totalTokens(outcome.usage), dollars: outcome.dollars ?? undefined });
+      return passing ? { outcome: 'pr-updated', pullRequestUrl: plan.pullUrl } : { outcome: 'failed', reason: verdict, pullRequestUrl: plan.pullUrl };
+    }
     if (plan.kind === 'fix-ci') {
       const verdict = passing ? 'pushed; waiting for CI to run again' : `the local tests still fail (${outcome.reason ?? 'unknown'}); pushed anyway so CI can tell`;
       await progress.update({ stage: 'done', pullRequestUrl: plan.pullUrl, details: `CI fix ${sha ? sha.slice(0, 7) : '(no new commit)'} ${verdict}.\n\n${outcome.summary ?? ''}`, tokens: totalTokens(outcome.usage), dollars: outcome.dollars ?? undefined });
       return { outcome: 'pr-updated', pullRequestUrl: plan.pullUrl };
     }
 
+    const ci = { presence: await detectCi(octokit, repo, repoData.default_branch, workspace.dir), base: repoData.default_branch, maxAttempts: config.ci.max_attempts };
     const pr = await ensurePullRequest(octokit, {
       ...repo,
       head: branch,
@@ -262,10 +292,12 @@ export async function runTask(
         plan: agentNotes.plan(),
         commands: agentNotes.commands(),
         taskPageUrl: pageUrl,
+        ci,
       }), deps.secrets),
       draft: config.draft || !passing,
     });
     log.info({ pullRequest: pr.url, created: pr.created, passing }, 'pull request ready');
+    await rememberOpenPull(deps.redis, deps.env.queuePrefix, request.repo.id, { pullNumber: pr.number, issueNumber: request.issueNumber });
     if (passing) {
       await progress.update({ stage: 'done', pullRequestUrl: pr.url, tokens: totalTokens(outcome.usage), dollars: outcome.dollars ?? undefined });
       return { outcome: pr.created ? 'pr-opened' : 'pr-updated', pullRequestUrl: pr.url };

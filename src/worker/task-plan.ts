@@ -29,6 +29,8 @@ export type TaskPlan =
       pullUrl: string;
       followUp: FollowUp;
     }
+  /** Merge the base branch in; the agent is told what to do once the merge shows what is needed. */
+  | { kind: 'rebase'; base: string; pullNumber: number; pullUrl: string; ifConflicting: boolean }
   /** Every check passed: no agent, just the finishing touches. */
   | { kind: 'green'; pullNumber: number; pullUrl: string; draft: boolean; nodeId: string; checks: number }
   /** Nothing to do (checks still running, a newer commit, a closed PR): no comment either. */
@@ -52,6 +54,7 @@ export async function planTask(
     return { kind: 'skip', reason: `the pull request's branch is ${pull.head.ref}, not ai-fix's` };
   }
   if (request.kind === 'fix-ci') return planCiFix(octokit, deps, request, config, pull);
+  if (request.kind === 'rebase') return planRebase(octokit, request, pull);
   const answeredUpTo = new Date().toISOString();
   const since = (await readPullRequestState(deps.redis, deps.env.queuePrefix, request.repo.id, request.issueNumber)).feedbackSince;
   const feedback = await readPullFeedback(octokit, repo, request.pullNumber, since);
@@ -74,6 +77,23 @@ export async function planTask(
 }
 
 type Pull = Awaited<ReturnType<InstallationOctokit['rest']['pulls']['get']>>['data'];
+
+// GitHub answers `mergeable: null` while it is still working it out after a push.
+const MERGEABILITY_POLLS = 5;
+const MERGEABILITY_POLL_MS = 2000;
+
+/** An automatic rebase goes ahead only when GitHub says the pull request no longer merges. */
+async function planRebase(octokit: InstallationOctokit, request: TaskRequest, pull: Pull): Promise<TaskPlan> {
+  const plan: TaskPlan = { kind: 'rebase', base: pull.base.ref, pullNumber: pull.number, pullUrl: pull.html_url, ifConflicting: request.options.ifConflicting === true };
+  if (!plan.ifConflicting) return plan;
+  let mergeable = pull.mergeable;
+  for (let poll = 0; mergeable === null && poll < MERGEABILITY_POLLS; poll++) {
+    await new Promise((resolve) => setTimeout(resolve, MERGEABILITY_POLL_MS));
+    ({ mergeable } = (await octokit.rest.pulls.get({ owner: request.repo.owner, repo: request.repo.name, pull_number: pull.number })).data);
+  }
+  // Still unknown: the local merge decides, and a clean one is not pushed.
+  return mergeable === true ? { kind: 'skip', reason: 'the pull request still merges cleanly' } : plan;
+}
 
 /**
  * After CI finished on the pull request's head: green → finish; red → a bounded fix, unless the

@@ -14,6 +14,8 @@ const FAILING_LOG = [
   '2026-11-24T10:00:02.2000000Z ##[error]Process completed with exit code 1.',
 ].join('\n');
 
+const CI_WORKFLOW = 'on: pull_request\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: npm test\n';
+
 describe('run until CI passes', () => {
   let h: Harness;
   let app: AppProcess;
@@ -29,7 +31,7 @@ describe('run until CI passes', () => {
   });
 
   async function withPullRequest(name: string, config: string): Promise<{ repo: SimRepo; issueNumber: number; pr: SimPull }> {
-    const repo = await h.newRepo(name, { ...buggyCalculator, '.github/ai-fix.yml': config });
+    const repo = await h.newRepo(name, { ...buggyCalculator, '.github/ai-fix.yml': config, '.github/workflows/ci.yml': CI_WORKFLOW });
     const issueNumber = h.newIssue(repo);
     await h.label(app, repo, issueNumber);
     const pr = await waitFor('the pull request', () => h.github.pulls('acme', repo.name)[0], 90_000);
@@ -69,6 +71,7 @@ describe('run until CI passes', () => {
   it('a failed check with a log → one fix-ci task → a new commit → green → ready for review, review requested', async () => {
     const { repo, pr } = await withPullRequest('ci-red-then-green', 'draft: true\n');
     expect(pr.draft).toBe(true);
+    expect(pr.body).toContain("CI (GitHub Actions workflows): ai-fix watches this pull request's checks and, when one fails, reads the failure and pushes a fix (up to 3 attempts).");
     const first = await headOf(repo, pr);
     await ciResult(repo, pr, first, 'failure');
 
@@ -115,5 +118,18 @@ describe('run until CI passes', () => {
     const stop = await waitFor('the cap comment', () => prComments(repo, pr).find((c) => c.body.includes('after 1 fix attempts')), 60_000);
     expect(stop.body).toContain('ci.max_attempts');
     expect(await headOf(repo, pr)).toBe(second);
+  }, 180_000);
+
+  it('a failure that also fails on the base branch is reported as pre-existing, not chased', async () => {
+    const { repo, pr } = await withPullRequest('ci-pre-existing', 'ci:\n  max_attempts: 3\n');
+    const mainSha = (await h.github.branchSha('acme', repo.name, 'main'))!;
+    await h.github.addCheckRun('acme', repo.name, { headSha: mainSha, name: 'test', status: 'completed', conclusion: 'failure', output: { title: '1 test failed', summary: '' }, annotations: [], workflowRun: { name: 'CI', jobLog: FAILING_LOG } });
+    const first = await headOf(repo, pr);
+    await ciResult(repo, pr, first, 'failure');
+
+    const stop = await waitFor('the pre-existing comment', () => prComments(repo, pr).find((c) => c.body.includes('pre-existing')), 60_000);
+    expect(stop.body).toContain('also fails on `main`');
+    expect(await headOf(repo, pr)).toBe(first);
+    expect((await ciJobs(repo)).filter((j) => j.returnvalue?.outcome === 'pr-updated')).toHaveLength(0);
   }, 180_000);
 });

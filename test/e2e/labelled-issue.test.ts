@@ -46,6 +46,8 @@ describe('a labelled issue becomes a tested pull request', () => {
     expect(pr.draft).toBe(false);
     expect(pr.body).toContain(`Fixes #${issueNumber}`);
     expect(pr.body).toContain('`npm test`: ✅ passed');
+    // The fixture has no CI: the PR must not suggest that anything else checked it.
+    expect(pr.body).toContain('**No CI is configured** for this repository');
     expect(pr.body).toMatch(/\*\*\$0\.\d{3}\*\* · \d[\d,]* tokens/);
     expect(finalComment.body).toContain(`/pull/${pr.number}`);
     expect(h.github.issueComments('acme', repo.name, issueNumber).filter((c) => c.body.includes(PROGRESS_MARKER))).toHaveLength(1);

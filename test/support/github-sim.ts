@@ -309,6 +309,8 @@ export interface GitHubSim {
   pulls(owner: string, repo: string): SimPull[];
   branchSha(owner: string, repo: string, branch: string): Promise<string | null>;
   cloneWithToken(owner: string, repo: string, dir: string, branch?: string): Promise<void>;
+  /** Someone pushes a commit with `files` (path → content) to `branch`; returns the ref's old and new sha. */
+  pushCommit(owner: string, repo: string, branch: string, files: Record<string, string>, message: string): Promise<{ before: string; after: string }>;
   /** Mints an installation token without going through the REST API (counts in issuedTokens). */
   mintToken(): string;
   requests: RecordedRequest[];
@@ -1509,6 +1511,28 @@ class Sim implements GitHubSim {
     return this.refSha(this.mustRepo(owner, repo), branch);
   }
 
+  /** Someone pushes a commit with `files` (path → content) to `branch`; returns the ref's old and new sha. */
+  async pushCommit(owner: string, repo: string, branch: string, files: Record<string, string>, message: string): Promise<{ before: string; after: string }> {
+    const state = this.mustRepo(owner, repo);
+    const env = gitEnv(this.root, COMMIT_ENV);
+    const work = await mkdtemp(join(this.root, 'push-'));
+    try {
+      await git(['clone', '-q', '--branch', branch, state.repo.bareDir, work], { env });
+      for (const [path, content] of Object.entries(files)) {
+        const file = join(work, path);
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, content);
+      }
+      await git(['add', '-A'], { cwd: work, env });
+      await git(['commit', '-q', '-m', message], { cwd: work, env });
+      const before = (await this.refSha(state, branch))!;
+      await git(['push', '-q', 'origin', `HEAD:refs/heads/${branch}`], { cwd: work, env });
+      return { before, after: (await this.refSha(state, branch))! };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
   async cloneWithToken(owner: string, repo: string, dir: string, branch?: string): Promise<void> {
     const state = this.mustRepo(owner, repo);
     const token = this.mintToken();
@@ -2525,6 +2549,8 @@ class Sim implements GitHubSim {
       const numstat = baseSha
         ? await tryGit(['diff', '--numstat', `${baseSha}...${headSha}`], { cwd: state.repo.bareDir, env })
         : null;
+      // As on GitHub: a pull request is mergeable when its head merges into its base without conflicts.
+      const mergeable = baseSha ? (await tryGit(['merge-tree', '--write-tree', '--no-messages', baseSha, headSha], { cwd: state.repo.bareDir, env })) !== null : true;
       let additions = 0;
       let deletions = 0;
       let changedFiles = 0;
@@ -2537,9 +2563,9 @@ class Sim implements GitHubSim {
       }
       Object.assign(json, {
         merged: false,
-        mergeable: true,
-        rebaseable: true,
-        mergeable_state: 'clean',
+        mergeable,
+        rebaseable: mergeable,
+        mergeable_state: mergeable ? 'clean' : 'dirty',
         merged_by: null,
         comments: issue.commentIds.length,
         review_comments: this.reviewCommentsOf(state, issue.number).length,

@@ -134,3 +134,20 @@ export function fixThenFixCiScript(): ScriptFn {
   ];
   return (request, index) => (isCiFix(request) ? ciFix[stepOf(request)] ?? { text: 'Done.' } : fix(request, index));
 }
+
+/** True when the request belongs to a task resolving the conflicts of a merge. */
+export function isConflictResolution(request: RecordedModelRequest): boolean {
+  return /^Task: resolve the conflicts of merging/m.test(String(request.body?.input?.[0]?.content ?? ''));
+}
+
+/** Fixes the calculator; asked to resolve merge conflicts, writes `resolved` over the conflicted file. */
+export function fixThenResolveScript(file: string, resolved: string): ScriptFn {
+  const fix = fixingCalculatorScript();
+  const resolve: ScriptedTurn[] = [
+    { toolCalls: [{ name: 'read_file', arguments: { path: file, start_line: null, end_line: null } }] },
+    { toolCalls: [{ name: 'write_file', arguments: { path: file, content: resolved } }] },
+    { toolCalls: [{ name: 'run_tests', arguments: {} }] },
+    { toolCalls: [{ name: 'finish', arguments: { summary: `Kept both sides in \`${file}\`: the fix and what the base branch added.` } }] },
+  ];
+  return (request, index) => (isConflictResolution(request) ? resolve[stepOf(request)] ?? { text: 'Done.' } : fix(request, index));
+}

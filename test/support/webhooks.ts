@@ -164,3 +164,18 @@ export function checkSuiteCompletedPayload(options: { repo: SimRepoRef; installa
   payload.installation = { id: options.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u' };
   return payload;
 }
+
+/** A `push` of commits `before`..`after` to a branch of a simulated repository. */
+export function pushPayload(options: { repo: SimRepoRef; installationId: number; branch: string; before: string; after: string; sender: string }): Record<string, any> {
+  const payload = examplePayload('push');
+  payload.ref = `refs/heads/${options.branch}`;
+  payload.before = options.before;
+  payload.after = options.after;
+  payload.deleted = false;
+  payload.created = false;
+  payload.repository = { ...repositoryPayload(payload.repository, options.repo), master_branch: options.repo.defaultBranch };
+  payload.sender = { ...payload.sender, login: options.sender, type: 'User' };
+  payload.pusher = { name: options.sender, email: `${options.sender}@users.noreply.example` };
+  payload.installation = { id: options.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u' };
+  return payload;
+}

@@ -28,6 +28,7 @@ const expectedEvents = [
   'check_suite',
   'check_run',
   'workflow_run',
+  'push',
 ];
 
 // The part of probot/lib/manifest-creation.js used here. Probot's package.json `exports` only

@@ -49,4 +49,15 @@ describe('pull request body', () => {
     expect(body).not.toContain('Commands the agent ran');
     expect(body).not.toContain('task page');
   });
+
+  it('says when no CI exists, so only the local test command verified the change', () => {
+    const body = renderPullRequestBody({ ...report, ci: { presence: { configured: false }, base: 'main', maxAttempts: 3 } });
+    expect(body).toContain('**No CI is configured** for this repository (no workflow or CI files, and no checks or statuses on `main`): only the local test command `npm test` verified this change.');
+  });
+
+  it('says that CI is watched, and how many fix attempts it gets', () => {
+    const body = renderPullRequestBody({ ...report, ci: { presence: { configured: true, source: 'GitHub Actions workflows' }, base: 'main', maxAttempts: 3 } });
+    expect(body).toContain("CI (GitHub Actions workflows): ai-fix watches this pull request's checks and, when one fails, reads the failure and pushes a fix (up to 3 attempts).");
+    expect(body).not.toContain('No CI');
+  });
 });

@@ -10,7 +10,7 @@ import type { ProgressReporter } from './progress-reporter.ts';
 import type { TaskPlan } from './task-plan.ts';
 
 type RebasePlan = Extract<TaskPlan, { kind: 'rebase' }>;
-type Merged = Extract<MergeOutcome, { branchSha: string }>;
+export type MergedBase = Extract<MergeOutcome, { branchSha: string }>;
 
 export function mergeMessage(plan: RebasePlan, branch: string): string {
   return `Merge ${plan.base} into ${branch}\n\nai-fix brought pull request #${plan.pullNumber} up to date with ${plan.base}.`;
@@ -30,7 +30,7 @@ export async function startRebase(input: {
   shell: (command: string) => Promise<CommandResult>;
   progress: ProgressReporter;
   signal: AbortSignal;
-}): Promise<{ result: TaskResult } | { merge: Merged; followUp: FollowUp }> {
+}): Promise<{ result: TaskResult } | { merge: MergedBase; followUp: FollowUp }> {
   const { plan, workspace, progress } = input;
   const merge = await mergeBaseBranch(workspace, {
     cloneUrl: input.cloneUrl,
@@ -77,7 +77,7 @@ export async function startRebase(input: {
  * After the agent resolved a conflicted merge: the resolution is folded into the merge commit,
  * or refused while a marker is left. (A clean merge's fix is a commit of its own.)
  */
-export async function sealResolution(workspace: Workspace, merge: Merged, message: string): Promise<{ sha: string } | { refusal: string }> {
+export async function sealResolution(workspace: Workspace, merge: MergedBase, message: string): Promise<{ sha: string } | { refusal: string }> {
   const left = await filesWithConflictMarkers(workspace, merge.conflicts);
   if (left.length) {
     return { refusal: `nothing was pushed, because conflict markers are left in ${left.map((f) => `\`${f}\``).join(', ')}; a human needs to resolve ${left.length === 1 ? 'it' : 'them'}` };

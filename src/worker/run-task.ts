@@ -37,7 +37,7 @@ import { finishRevision } from './finish-revision.ts';
 import { planTask, type TaskPlan } from './task-plan.ts';
 import { updatePullRequestState } from '../queue/pull-request-state.ts';
 import { finishGreen } from './finish-green.ts';
-import { mergeMessage, sealResolution, startRebase } from './rebase-step.ts';
+import { mergeMessage, sealResolution, startRebase, type MergedBase } from './rebase-step.ts';
 import { finalReview } from './final-review.ts';
 import { ProgressReporter, progressKey } from './progress-reporter.ts';
 import type { RepoSlot } from './repo-slots.ts';
@@ -148,7 +148,9 @@ export async function runTask(
       signal,
       mirrors: deps.env.mirrorCacheBytes > 0 ? { root: path.join(deps.env.workdir, 'mirrors'), maxBytes: deps.env.mirrorCacheBytes } : undefined,
     });
-    Object.assign(inFlight, { workspace, cloneUrl: repoData.clone_url });
+    // A rebase is not saved on shutdown: its merge commit may still hold conflict markers, and
+    // the next worker simply merges again.
+    if (plan.kind !== 'rebase') Object.assign(inFlight, { workspace, cloneUrl: repoData.clone_url });
     await handOverToSandbox(deps.sandbox, [workspace.dir, workspace.home]);
     const commandTimeoutMs = config.limits.command_timeout_seconds * 1000;
     const dirs = { workspace: workspace.dir, home: workspace.home, gitDir: workspace.gitDir };
@@ -169,11 +171,11 @@ export async function runTask(
     const limits = taskLimits(config.limits, deps.env.limitCaps);
 
     let followUp = plan.kind === 'solve' || plan.kind === 'rebase' ? undefined : plan.followUp;
-    let merge: Awaited<ReturnType<typeof startRebase>> | undefined;
+    let merged: MergedBase | undefined;
     if (plan.kind === 'rebase') {
-      merge = await startRebase({ plan, workspace, cloneUrl: repoData.clone_url, token: freshToken, testCommand, shell, progress, signal });
-      if ('result' in merge) return merge.result;
-      followUp = merge.followUp;
+      const started = await startRebase({ plan, workspace, cloneUrl: repoData.clone_url, token: freshToken, testCommand, shell, progress, signal });
+      if ('result' in started) return started.result;
+      ({ followUp, merge: merged } = started);
     }
 
     await progress.update({ stage: 'working', step: 0, maxSteps: limits.steps });
@@ -231,9 +233,9 @@ export async function runTask(
     }
     if (review.notes.length) await progress.update({ details: review.notes.join('\n\n') });
     let sha: string | null;
-    if (plan.kind === 'rebase' && merge && 'merge' in merge && merge.merge.status === 'conflicts') {
+    if (plan.kind === 'rebase' && merged?.status === 'conflicts') {
       const message = redact(`${mergeMessage(plan, branch)}\n\n${outcome.summary ?? ''}\n\nai-fix task ${jobId}`, deps.secrets);
-      const sealed = await sealResolution(workspace, merge.merge, message);
+      const sealed = await sealResolution(workspace, merged, message);
       if ('refusal' in sealed) {
         await progress.update({ stage: 'failed', reason: sealed.refusal, pullRequestUrl: plan.pullUrl, tokens: totalTokens(outcome.usage) });
         return { outcome: 'failed', reason: sealed.refusal, pullRequestUrl: plan.pullUrl };
@@ -258,7 +260,7 @@ export async function runTask(
     }
     if (plan.kind === 'rebase') {
       const verdict = passing ? 'the tests pass' : `the local tests still fail (${outcome.reason ?? 'unknown'}); pushed anyway so CI and reviewers can tell`;
-      const what = merge && 'merge' in merge && merge.merge.status === 'conflicts' ? `resolved conflicts in ${merge.merge.conflicts.map((f) => `\`${f}\``).join(', ')}` : 'fixed what the merge broke';
+      const what = merged?.status === 'conflicts' ? `resolved conflicts in ${merged.conflicts.map((f) => `\`${f}\``).join(', ')}` : 'fixed what the merge broke';
       await progress.update({ stage: passing ? 'done' : 'failed', reason: passing ? undefined : verdict, pullRequestUrl: plan.pullUrl, details: `Merged the latest \`${plan.base}\` into the branch and ${what} (${sha ? sha.slice(0, 7) : 'no new commit'}); ${verdict}.\n\n${outcome.summary ?? ''}`, tokens: totalTokens(outcome.usage), dollars: outcome.dollars ?? undefined });
       return passing ? { outcome: 'pr-updated', pullRequestUrl: plan.pullUrl } : { outcome: 'failed', reason: verdict, pullRequestUrl: plan.pullUrl };
     }

@@ -6,7 +6,11 @@ import type { Logger } from '../util/logger.ts';
 import { redactWrites } from './redact-requests.ts';
 
 // Retries transient failures (5xx, network) and waits out primary and secondary rate limits,
-// so a burst of tasks slows down instead of failing.
+// so a burst of tasks slows down instead of failing. plugin-throttling also paces writes (one a
+// second, as GitHub asks) in limiters shared by every client of the process with the same
+// `throttle.id`: keyed by installation, as Probot keys its own clients, so one installation's
+// tasks never queue behind another's, and the app's and the worker's writes for one installation
+// share one pace when both run in one process.
 const WorkerOctokit = Octokit.plugin(retry, throttling);
 export type InstallationOctokit = InstanceType<typeof WorkerOctokit>;
 
@@ -37,6 +41,7 @@ export function createInstallationOctokit(
       error: (message: string) => log.debug(message),
     },
     throttle: {
+      id: String(installationId),
       onRateLimit: (retryAfter: number, options: { method: string; url: string }, _o: unknown, retryCount: number) => {
         log.warn({ retryAfter, url: options.url }, 'GitHub rate limit hit; waiting');
         return retryCount < 3;

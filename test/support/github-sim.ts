@@ -313,6 +313,11 @@ export interface GitHubSim {
   pushCommit(owner: string, repo: string, branch: string, files: Record<string, string>, message: string): Promise<{ before: string; after: string }>;
   /** Mints an installation token without going through the REST API (counts in issuedTokens). */
   mintToken(): string;
+  /**
+   * Another installation of the app, whose id mints tokens like `installationId`'s. Every
+   * installation sees every repository: it only gives webhooks a different installation id.
+   */
+  addInstallation(): number;
   requests: RecordedRequest[];
   issuedTokens(): string[];
   /** Matches `pathPattern` against the full path (with /api/v3); also applies to git requests. */
@@ -1305,6 +1310,7 @@ class Sim implements GitHubSim {
   private repos = new Map<string, RepoState>();
   private teamMembers = new Map<string, 'active' | 'pending'>();
   private tokens = new Map<string, TokenState>();
+  private installations = new Set<number>();
   private faults: Fault[] = [];
   private routes: Route[];
   private startedAt = isoNow();
@@ -1318,6 +1324,7 @@ class Sim implements GitHubSim {
   constructor(opts: { appId: number; installationId: number; privateKey: string; publicKey: KeyObject; root: string }) {
     this.appId = opts.appId;
     this.installationId = opts.installationId;
+    this.installations.add(opts.installationId);
     this.privateKey = opts.privateKey;
     this.publicKey = opts.publicKey;
     this.root = opts.root;
@@ -1548,6 +1555,12 @@ class Sim implements GitHubSim {
 
   issuedTokens(): string[] {
     return [...this.tokens.keys()];
+  }
+
+  addInstallation(): number {
+    const id = this.installationId + this.installations.size;
+    this.installations.add(id);
+    return id;
   }
 
   failNext(method: string, pathPattern: RegExp, status: number, times = 1, options: FailOptions = {}): void {
@@ -2937,19 +2950,19 @@ class Sim implements GitHubSim {
       updated_at: this.startedAt,
       permissions: TOKEN_PERMISSIONS,
       events: APP_EVENTS,
-      installations_count: 1,
+      installations_count: this.installations.size,
     };
   }
 
-  private installationJson(): Record<string, unknown> {
+  private installationJson(id = this.installationId): Record<string, unknown> {
     const account = this.installationAccount();
     return {
-      id: this.installationId,
+      id,
       account: this.userJson(account.login, account.type),
       repository_selection: 'all',
-      access_tokens_url: `${this.apiUrl}/app/installations/${this.installationId}/access_tokens`,
+      access_tokens_url: `${this.apiUrl}/app/installations/${id}/access_tokens`,
       repositories_url: `${this.apiUrl}/installation/repositories`,
-      html_url: `${this.url}/organizations/${account.login}/settings/installations/${this.installationId}`,
+      html_url: `${this.url}/organizations/${account.login}/settings/installations/${id}`,
       app_id: this.appId,
       app_slug: this.appSlug,
       target_id: this.userJson(account.login, account.type).id,
@@ -3634,8 +3647,8 @@ class Sim implements GitHubSim {
         'GET',
         '^/app/installations/(\\d+)$',
         (_ctx, [id]) => {
-          if (Number(id) !== this.installationId) throw new ApiError(404);
-          return { status: 200, json: this.installationJson() };
+          if (!this.installations.has(Number(id))) throw new ApiError(404);
+          return { status: 200, json: this.installationJson(Number(id)) };
         },
         'jwt',
       ),
@@ -3643,7 +3656,7 @@ class Sim implements GitHubSim {
         'POST',
         '^/app/installations/(\\d+)/access_tokens$',
         (ctx, [id]) => {
-          if (Number(id) !== this.installationId) throw new ApiError(404);
+          if (!this.installations.has(Number(id))) throw new ApiError(404);
           const token = this.mintToken();
           const expiresAt = this.tokens.get(token)?.expiresAt ?? Date.now();
           const requested = obj(ctx.body).permissions;

@@ -27,7 +27,13 @@ export interface Harness {
   start(command: string, overrides?: Record<string, string>): Promise<AppProcess>;
   newRepo(name: string, files?: Record<string, string>): Promise<SimRepo>;
   newIssue(repo: SimRepo, user?: string): number;
-  label(app: AppProcess, repo: SimRepo, issueNumber: number, options?: { sender?: string; deliveryId?: string; label?: string }): Promise<{ status: number; body: string }>;
+  /** `installationId` defaults to the simulator's first installation (`github.addInstallation()` makes more). */
+  label(
+    app: AppProcess,
+    repo: SimRepo,
+    issueNumber: number,
+    options?: { sender?: string; deliveryId?: string; label?: string; installationId?: number },
+  ): Promise<{ status: number; body: string }>;
   progressComment(repo: SimRepo, issueNumber: number): SimComment | undefined;
   /** Kills every app process started so far, so a failed test leaves no worker to steal the next test's jobs. */
   stopApps(): Promise<void>;
@@ -89,7 +95,7 @@ export async function createHarness(name: string, options: { redisUrl?: string }
         deliveryId: labelOptions.deliveryId ?? crypto.randomUUID(),
         payload: issueLabeledPayload({
           repo,
-          installationId: github.installationId,
+          installationId: labelOptions.installationId ?? github.installationId,
           issueNumber,
           ...addBugIssue,
           label: labelOptions.label ?? 'ai-fix',

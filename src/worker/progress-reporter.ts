@@ -1,7 +1,7 @@
 import type { Octokit } from '@octokit/core';
 import type { Redis } from 'ioredis';
 import { ensureProgressComment, type ProgressTarget } from '../github/progress-comment.ts';
-import { renderProgress, type ProgressView } from '../github/progress-render.ts';
+import { renderProgress, type ProgressStage, type ProgressView } from '../github/progress-render.ts';
 import type { Logger } from '../util/logger.ts';
 import { redact } from '../util/redact.ts';
 
@@ -9,16 +9,24 @@ export function progressKey(prefix: string, jobId: string): string {
   return `${prefix}:progress:${jobId}`;
 }
 
-const STEP_UPDATE_INTERVAL_MS = 15_000;
+// Each edit is a GitHub write, and GitHub asks for about one write a second per installation,
+// shared by all its tasks. So the comment is edited at most once per interval with the latest
+// state: a new stage waits until STAGE_EDIT_INTERVAL_MS after the previous edit, a step within a
+// stage until STEP_EDIT_INTERVAL_MS; updates in between replace each other. The app posted the
+// "queued" comment when the task was queued, which counts as the first edit.
+const STAGE_EDIT_INTERVAL_MS = 5_000;
+const STEP_EDIT_INTERVAL_MS = 15_000;
+const TERMINAL_STAGES: ReadonlySet<ProgressStage> = new Set(['done', 'failed', 'cancelled']);
 
-/** Sees every update, throttled or not (the task's record for the dashboard). */
+/** Sees every update, coalesced or not (the task's record for the dashboard). */
 export interface ProgressObserver {
   progress(view: ProgressView): void;
 }
 
 /**
- * Edits the task's one progress comment. Step updates are spaced out (each edit is a GitHub
- * write); stage changes always go through. A failed edit is logged, never fails the task.
+ * Edits the task's one progress comment, coalescing updates (see above). A final state (done,
+ * failed, cancelled) is written at once and awaited; `flush()` writes whatever is still pending,
+ * so the task calls it before it ends. A failed edit is logged, never fails the task.
  */
 export class ProgressReporter {
   readonly #octokit: Octokit;
@@ -30,7 +38,15 @@ export class ProgressReporter {
   readonly #startedAt = Date.now();
   readonly #observer: ProgressObserver | undefined;
   #view: ProgressView;
-  #lastWrite = 0;
+  /** Counts updates; the comment shows update number `#writtenVersion`. */
+  #version = 0;
+  #writtenVersion = 0;
+  #writtenStage: ProgressStage;
+  #lastWrite = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+  #timerDue = 0;
+  /** Edits run one after another, never two at once. */
+  #writing: Promise<void> = Promise.resolve();
 
   constructor(options: {
     octokit: Octokit;
@@ -50,23 +66,59 @@ export class ProgressReporter {
     this.#secrets = options.secrets;
     this.#observer = options.observer;
     this.#view = { stage: 'queued', ...(options.taskPageUrl ? { taskPageUrl: options.taskPageUrl } : {}) };
+    this.#writtenStage = this.#view.stage;
   }
 
   get view(): ProgressView {
     return this.#view;
   }
 
+  /** Resolves at once, except for a final state: then once it is written. */
   async update(change: Partial<ProgressView>): Promise<void> {
-    const stageChanged = change.stage !== undefined && change.stage !== this.#view.stage;
     this.#view = { ...this.#view, ...change, startedAt: this.#startedAt };
+    this.#version += 1;
     this.#observer?.progress(this.#view);
-    if (!stageChanged && Date.now() - this.#lastWrite < STEP_UPDATE_INTERVAL_MS) return;
-    this.#lastWrite = Date.now();
-    const body = redact(renderProgress({ ...this.#view, now: Date.now() }), this.#secrets);
+    if (TERMINAL_STAGES.has(this.#view.stage)) return this.flush();
+    this.#schedule();
+  }
+
+  /** Writes the latest state now unless the comment already shows it; resolves once written (or failed). */
+  flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#writing = this.#writing.then(() => this.#write());
+    return this.#writing;
+  }
+
+  #due(): number {
+    return this.#lastWrite + (this.#view.stage === this.#writtenStage ? STEP_EDIT_INTERVAL_MS : STAGE_EDIT_INTERVAL_MS);
+  }
+
+  #schedule(): void {
+    const due = this.#due();
+    if (this.#timer && this.#timerDue <= due) return;
+    clearTimeout(this.#timer);
+    this.#timerDue = due;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      // An edit may have finished since this was set: then the interval counts from it.
+      this.#writing = this.#writing.then(() => (Date.now() >= this.#due() ? this.#write() : this.#schedule()));
+    }, Math.max(0, due - Date.now()));
+  }
+
+  async #write(): Promise<void> {
+    if (this.#writtenVersion === this.#version) return;
+    const version = this.#version;
+    const view = this.#view;
+    const body = redact(renderProgress({ ...view, now: Date.now() }), this.#secrets);
     try {
       await ensureProgressComment(this.#octokit, { redis: this.#redis, key: this.#key }, this.#target, body);
+      this.#writtenVersion = version;
+      this.#writtenStage = view.stage;
     } catch (err) {
       this.#log.warn({ err }, 'could not update the progress comment');
+    } finally {
+      this.#lastWrite = Date.now();
     }
   }
 }

@@ -338,6 +338,8 @@ export async function runTask(
     }
     throw err;
   } finally {
+    // While the token still works: the comment must show the task's last state.
+    await progress.flush();
     await repoSlot?.release();
     await revokeInstallationToken(octokit).catch(() => {});
     for (const token of minted) deps.secrets.delete(token);

@@ -5,6 +5,7 @@ import { createApp } from './app/create-app.ts';
 import { startHttpServer } from './app/http-server.ts';
 import { redeliverRefused } from './app/redeliver-failed.ts';
 import { createModelClient } from './agent/model-client.ts';
+import { paceByInstallation } from './github/installation-client.ts';
 import { redactWritesPlugin } from './github/redact-requests.ts';
 import { loadEnv, needsAppRegistration, requireAppCredentials, requireOpenAiKey, type Env } from './config/env.ts';
 import { assertRedisReachable, createRedis, failFastRedisOptions } from './queue/redis-connection.ts';
@@ -52,8 +53,9 @@ async function startServer(env: Env, log: Logger, secrets: Set<string>, metrics:
     secret: credentials.webhookSecret,
     baseUrl: env.githubApiUrl,
     log,
-    // Every comment, title and body the app writes is redacted on its way out.
-    Octokit: ProbotOctokit.plugin(redactWritesPlugin(secrets)),
+    // Every comment, title and body the app writes is redacted on its way out, and writes are
+    // paced per installation.
+    Octokit: ProbotOctokit.plugin(redactWritesPlugin(secrets)).defaults(paceByInstallation),
   });
   const refused = new Set<string>();
   redis.on('ready', () => {

@@ -21,6 +21,20 @@ export interface AppIdentity {
   baseUrl?: string;
 }
 
+type ClientOptions = Record<string, unknown> & { auth?: unknown; throttle?: Record<string, unknown> };
+
+/**
+ * For `Octokit.defaults()` of the class Probot builds its clients from: keys the write pace of
+ * every client that acts for an installation by that installation. Probot does so for
+ * `probot.auth(id)`, but the clients its webhook handlers get (`context.octokit`) keep the
+ * default id, so without this the server's writes for all installations queued behind each other.
+ */
+export function paceByInstallation(options: ClientOptions): ClientOptions {
+  const installationId = (options.auth as { installationId?: unknown } | undefined)?.installationId;
+  if (installationId === undefined || options.throttle?.id !== undefined) return options;
+  return { ...options, throttle: { ...options.throttle, id: String(installationId) } };
+}
+
 /** `secrets` are redacted from everything the client writes to GitHub. */
 export function createInstallationOctokit(
   app: AppIdentity,

@@ -139,8 +139,12 @@ describe('scaled out: two servers and two workers on one Redis', () => {
     expect(startedBy(first)).toHaveLength(1);
     expect(startedBy(second)).toContain(workers.find((w) => !startedBy(first).includes(w)));
     const secondComment = h.progressComment(repo, issues[1]!.number);
+    // The worker may post the comment before the server's acknowledgement does, or edit it after.
     const waitingNotes = h.github.requests.filter(
-      (r) => r.method === 'PATCH' && r.path.endsWith(`/issues/comments/${secondComment?.id}`) && JSON.stringify(r.body).includes('Waiting for another task on this repository'),
+      (r) =>
+        ((r.method === 'PATCH' && r.path.endsWith(`/issues/comments/${secondComment?.id}`)) ||
+          (r.method === 'POST' && r.path.endsWith(`/${repo.name}/issues/${issues[1]!.number}/comments`))) &&
+        JSON.stringify(r.body).includes('Waiting for another task on this repository'),
     );
     expect(waitingNotes.length).toBeGreaterThan(0);
     for (const issue of issues) expect(h.github.pulls('acme', repo.name).filter((pr) => pr.head === `ai-fix/issue-${issue.number}`)).toHaveLength(1);

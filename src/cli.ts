@@ -3,12 +3,14 @@ import { Probot, ProbotOctokit, run as runProbotSetup } from 'probot';
 import { BackgroundWrites } from './app/background-writes.ts';
 import { createApp } from './app/create-app.ts';
 import { startHttpServer } from './app/http-server.ts';
+import { createIntakeQueue } from './app/intake-queue.ts';
+import { startIntakeWorker } from './app/intake-worker.ts';
 import { redeliverRefused } from './app/redeliver-failed.ts';
 import { createModelClient } from './agent/model-client.ts';
 import { paceByInstallation } from './github/installation-client.ts';
 import { redactWritesPlugin } from './github/redact-requests.ts';
 import { loadEnv, needsAppRegistration, requireAppCredentials, requireOpenAiKey, type Env } from './config/env.ts';
-import { assertRedisReachable, createRedis, failFastRedisOptions } from './queue/redis-connection.ts';
+import { assertRedisReachable, createRedis, failFastRedisOptions, redisOptions } from './queue/redis-connection.ts';
 import { createTaskQueue } from './queue/task-queue.ts';
 import { queueCounts } from './queue/queue-counts.ts';
 import { createMetrics, registerQueueDepth, type Metrics } from './observability/metrics.ts';
@@ -43,6 +45,8 @@ async function startServer(env: Env, log: Logger, secrets: Set<string>, metrics:
   redis.on('error', (err) => log.warn({ err: err.message }, 'Redis connection error'));
   const queue = createTaskQueue(failFastRedisOptions(env.redisUrl), env.queuePrefix);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
+  const intake = createIntakeQueue(failFastRedisOptions(env.redisUrl), env.queuePrefix);
+  intake.on('error', (err) => log.warn({ err: err.message }, 'intake queue connection error'));
   registerQueueDepth(metrics, env.queuePrefix, async () => ({ ...(await queueCounts(queue)) }));
   if (!env.dashboardToken) log.warn('the dashboard is disabled: set AI_FIX_DASHBOARD_TOKEN (16+ characters) to enable /dashboard');
   if (!env.dashboardToken && !env.metricsToken) log.warn('/metrics is disabled: set AI_FIX_METRICS_TOKEN or AI_FIX_DASHBOARD_TOKEN to enable it');
@@ -62,18 +66,21 @@ async function startServer(env: Env, log: Logger, secrets: Set<string>, metrics:
     if (refused.size === 0) return;
     background.run('redeliver refused webhooks', async () => redeliverRefused(await probot.auth(), refused, log));
   });
+  const handlerDeps = { queue, intake, redis, queuePrefix: env.queuePrefix, background, publicUrl: env.publicUrl };
+  // Waits on Redis through an outage (unlike the webhook's fail-fast connection) and then goes on.
+  const intakeWorker = startIntakeWorker({
+    connection: redisOptions(env.redisUrl),
+    prefix: env.queuePrefix,
+    deps: { ...handlerDeps, auth: (installationId) => probot.auth(installationId), log },
+    metrics,
+  });
   const server = await startHttpServer({
     probot,
-    appFn: createApp({
-      queue,
-      redis,
-      queuePrefix: env.queuePrefix,
-      background,
-      publicUrl: env.publicUrl,
+    app: createApp({
+      ...handlerDeps,
       metrics,
       dashboardToken: env.dashboardToken,
       metricsToken: metricsToken(env),
-      webhookPath: env.webhookPath,
       onRefused: (deliveryId) => {
         log.warn({ deliveryId }, 'webhook refused: Redis is unreachable');
         refused.add(deliveryId);
@@ -86,8 +93,10 @@ async function startServer(env: Env, log: Logger, secrets: Set<string>, metrics:
   });
   return async () => {
     await server.close();
+    // Decisions under way finish (their GitHub reads are short); waiting labels stay in Redis.
+    await intakeWorker.close();
     await background.drain();
-    await queue.close();
+    await Promise.all([queue.close(), intake.close()]);
     redis.disconnect();
   };
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApplicationFunction } from 'probot';
 import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -11,24 +12,21 @@ import { handleBasePush } from './handle-rebase.ts';
 import { healthRoutes } from './health-routes.ts';
 import { queueGuard } from './queue-guard.ts';
 
-const HANDLED_EVENTS = [
-  'issues.labeled',
-  'issues.unlabeled',
-  'issues.closed',
-  'pull_request.closed',
-  'issue_comment.created',
-  'pull_request_review.submitted',
-  'pull_request_review_comment.created',
-  'check_suite.completed',
-  'check_run.completed',
-  'workflow_run.completed',
-  'status',
-  'push',
-] as const;
-type HandledEvent = (typeof HANDLED_EVENTS)[number];
+type HandledEvent =
+  | 'issues.labeled'
+  | 'issues.unlabeled'
+  | 'issues.closed'
+  | 'pull_request.closed'
+  | 'issue_comment.created'
+  | 'pull_request_review.submitted'
+  | 'pull_request_review_comment.created'
+  | 'check_suite.completed'
+  | 'check_run.completed'
+  | 'workflow_run.completed'
+  | 'status'
+  | 'push';
 
 export interface AppOptions extends HandlerDependencies {
-  webhookPath: string;
   /** Called with the delivery id of each webhook refused while Redis was unreachable. */
   onRefused: (deliveryId: string) => void;
   metrics: Metrics;
@@ -38,8 +36,23 @@ export interface AppOptions extends HandlerDependencies {
   metricsToken: { token: string | undefined; tokenVariable: string };
 }
 
-/** The Probot application: one handler per webhook event, plus the guard, health, metrics and dashboard routes. */
-export function createApp(options: AppOptions): ApplicationFunction {
+/** A route beside the webhook: true when it answered the request. */
+export type Route = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+export interface App {
+  /** The webhook handlers, one per event the app acts on. */
+  appFn: ApplicationFunction;
+  /** Runs before a webhook delivery is read: true when it answered (Redis is unreachable). */
+  guard: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Health, metrics and dashboard. */
+  routes: Route[];
+}
+
+/**
+ * The Probot application: one handler per webhook event it acts on (others reach no handler of
+ * ours: Probot only verifies and answers them), the Redis guard, and the other routes.
+ */
+export function createApp(options: AppOptions): App {
   const { metrics } = options;
   // Webhooks by event (name.action, a fixed set GitHub defines) and what became of them.
   const counted = async (event: HandledEvent, run: () => Promise<unknown>) => {
@@ -51,21 +64,19 @@ export function createApp(options: AppOptions): ApplicationFunction {
       throw err;
     }
   };
-  return (app, { addHandler }) => {
-    addHandler(
-      queueGuard({
-        redis: options.redis,
-        webhookPath: options.webhookPath,
-        onRefused: (deliveryId, event) => {
-          metrics.webhooks.inc({ event, outcome: 'refused' });
-          options.onRefused(deliveryId);
-        },
-      }),
-    );
-    addHandler(healthRoutes(options.redis));
-    addHandler(metricsRoute({ metrics, ...options.metricsToken }));
-    addHandler(dashboardRoutes({ redis: options.redis, queue: options.queue, prefix: options.queuePrefix, token: options.dashboardToken }));
-
+  const guard = queueGuard({
+    redis: options.redis,
+    onRefused: (deliveryId, event) => {
+      metrics.webhooks.inc({ event, outcome: 'refused' });
+      options.onRefused(deliveryId);
+    },
+  });
+  const routes: Route[] = [
+    healthRoutes(options.redis),
+    metricsRoute({ metrics, ...options.metricsToken }),
+    dashboardRoutes({ redis: options.redis, queue: options.queue, prefix: options.queuePrefix, token: options.dashboardToken }),
+  ];
+  const appFn: ApplicationFunction = (app) => {
     // The app's own slug, for mentions; asked of GitHub once, when first needed.
     let slug: Promise<string | undefined> | undefined;
     const appSlug = () => {
@@ -115,12 +126,6 @@ export function createApp(options: AppOptions): ApplicationFunction {
       }),
     );
     app.on('push', (context) => counted('push', () => handleBasePush(context, options)));
-    app.onAny((context) => {
-      const action = (context.payload as { action?: unknown }).action;
-      const event = typeof action === 'string' ? `${context.name}.${action}` : context.name;
-      if (!HANDLED_EVENTS.includes(event as HandledEvent) && !HANDLED_EVENTS.includes(context.name as HandledEvent)) {
-        metrics.webhooks.inc({ event, outcome: 'ignored' });
-      }
-    });
   };
+  return { appFn, guard, routes };
 }

@@ -4,11 +4,11 @@ import type { Redis } from 'ioredis';
 /**
  * While Redis is unreachable a webhook cannot be queued: answer 503 at once (GitHub records the
  * failed delivery) instead of hanging until GitHub's 10 s timeout. The failed delivery ids are
- * handed to `onRefused` so they can be redelivered when Redis is back.
+ * handed to `onRefused` so they can be redelivered when Redis is back. Runs on every delivery,
+ * so it only reads the connection's state.
  */
-export function queueGuard(options: { redis: Redis; webhookPath: string; onRefused: (deliveryId: string, event: string) => void }) {
+export function queueGuard(options: { redis: Redis; onRefused: (deliveryId: string, event: string) => void }) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (req.method !== 'POST' || req.url?.split('?')[0] !== options.webhookPath) return false;
     if (options.redis.status === 'ready') return false;
     const deliveryId = req.headers['x-github-delivery'];
     const event = req.headers['x-github-event'];

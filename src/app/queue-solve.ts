@@ -20,10 +20,11 @@ export interface SolveTrigger {
 }
 
 /**
- * Queues a `solve` task for an authorised trigger and answers; the 👀 and the progress comment
- * are written afterwards, off the webhook's request path.
+ * Queues a `solve` task for an authorised trigger and answers whether it was added; the 👀 and
+ * the progress comment are written afterwards, off the webhook's request path. `context` is the
+ * webhook's, or the intake's stand-in for it (delivery id, log, installation client).
  */
-export async function queueSolve(context: Context, deps: HandlerDependencies, trigger: SolveTrigger): Promise<void> {
+export async function queueSolve(context: Pick<Context, 'id' | 'log' | 'octokit'>, deps: HandlerDependencies, trigger: SolveTrigger): Promise<boolean> {
   const repo = { owner: trigger.owner, repo: trigger.repo };
   const request: TaskRequest = {
     version: TASK_REQUEST_VERSION,
@@ -45,7 +46,7 @@ export async function queueSolve(context: Context, deps: HandlerDependencies, tr
   }
   const log = context.log.child({ repo: `${repo.owner}/${repo.repo}`, issue: trigger.issueNumber, deliveryId: context.id });
   log.info({ jobId: enqueued.jobId, added: enqueued.added }, enqueued.added ? 'task queued' : 'task already queued or running');
-  if (!enqueued.added) return;
+  if (!enqueued.added) return false;
 
   deps.background.run('acknowledge', async () => {
     await context.octokit.rest.reactions.createForIssue({ ...repo, issue_number: trigger.issueNumber, content: 'eyes' });
@@ -57,4 +58,5 @@ export async function queueSolve(context: Context, deps: HandlerDependencies, tr
       { createOnly: true },
     );
   });
+  return true;
 }

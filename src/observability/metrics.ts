@@ -9,6 +9,7 @@ import type { TokenUsage } from '../agent/conversation.ts';
 export interface Metrics {
   registry: Registry;
   webhooks: Counter<'event' | 'outcome'>;
+  intake: Counter<'outcome'>;
   tasks: Counter<'kind' | 'outcome'>;
   taskDuration: Histogram<'kind' | 'outcome'>;
   modelTokens: Counter<'model' | 'type'>;
@@ -24,8 +25,14 @@ export function createMetrics(): Metrics {
     registry,
     webhooks: new Counter({
       name: 'ai_fix_webhooks_total',
-      help: 'Webhook deliveries by event (event.action) and outcome (handled, ignored, error, refused)',
+      help: 'Webhook deliveries the app handles, by event (event.action) and outcome (handled, error, refused)',
       labelNames: ['event', 'outcome'],
+      registers,
+    }),
+    intake: new Counter({
+      name: 'ai_fix_intake_total',
+      help: 'Labelled issues decided by the intake, by outcome (queued, already-queued, redelivery, other-label, not-allowed, bad-config, not-allow-listed, error: an attempt failed)',
+      labelNames: ['outcome'],
       registers,
     }),
     tasks: new Counter({

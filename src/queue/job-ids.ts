@@ -14,3 +14,8 @@ export function taskJobId(kind: TaskKind, repoId: number, number: number, delive
 export function workKey(kind: TaskKind, repoId: number, number: number): string {
   return `${kind}-r${clean(repoId)}-n${clean(number)}`;
 }
+
+/** One intake job per webhook delivery: a redelivery finds the job its first attempt created. */
+export function intakeJobId(deliveryId: string): string {
+  return `labeled-d${clean(deliveryId)}`;
+}

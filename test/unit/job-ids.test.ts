@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { taskJobId, workKey } from '../../src/queue/job-ids.ts';
+import { intakeJobId, taskJobId, workKey } from '../../src/queue/job-ids.ts';
 import { parseTaskRequest } from '../../src/queue/task-request.ts';
 
 describe('job ids', () => {
@@ -10,6 +10,12 @@ describe('job ids', () => {
     expect(id).not.toMatch(/^\d+$/);
     expect(taskJobId('solve', 1, 2, 'a:b/c')).not.toMatch(/[:/]/);
     expect(workKey('solve', 42, 7)).not.toBe(workKey('revise', 42, 7));
+  });
+
+  it('give one intake job per delivery', () => {
+    expect(intakeJobId('72d3162e-cc78-11e3')).toBe(intakeJobId('72d3162e-cc78-11e3'));
+    expect(intakeJobId('1')).not.toMatch(/^\d+$/);
+    expect(intakeJobId('a:b')).not.toContain(':');
   });
 });
 

@@ -74,7 +74,7 @@ export function createApp(options: AppOptions): App {
   const routes: Route[] = [
     healthRoutes(options.redis),
     metricsRoute({ metrics, ...options.metricsToken }),
-    dashboardRoutes({ redis: options.redis, queue: options.queue, prefix: options.queuePrefix, token: options.dashboardToken }),
+    dashboardRoutes({ redis: options.redis, queue: options.queue, intake: options.intake, prefix: options.queuePrefix, token: options.dashboardToken }),
   ];
   const appFn: ApplicationFunction = (app) => {
     // The app's own slug, for mentions; asked of GitHub once, when first needed.

@@ -4,7 +4,7 @@ import { loadRepoConfig } from '../github/repo-config-loader.ts';
 import type { Logger } from '../util/logger.ts';
 import { isAllowListed } from './allow-list.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
-import type { IntakeOutcome, IntakeRequest } from './intake-queue.ts';
+import type { IntakeOutcome, IntakeRequest } from '../queue/intake-queue.ts';
 import { badConfigMessage, notAllowedMessage, notAllowListedMessage } from './messages.ts';
 import { queueSolve } from './queue-solve.ts';
 import { rememberDelivery } from './trigger-guards.ts';

@@ -29,11 +29,11 @@ function dropExternalStylesheets(res: ServerResponse): void {
   }) as ServerResponse['end'];
 }
 
-export function bullBoardHandler(queue: Queue, basePath: string): (req: IncomingMessage, res: ServerResponse) => void {
+export function bullBoardHandler(queues: Queue[], basePath: string): (req: IncomingMessage, res: ServerResponse) => void {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
-    queues: [new BullMQAdapter(queue)],
+    queues: queues.map((queue) => new BullMQAdapter(queue)),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'ai-fix queues' } },
   });

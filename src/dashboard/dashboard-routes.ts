@@ -27,6 +27,8 @@ const SECURITY_HEADERS = {
 export interface DashboardOptions {
   redis: Redis;
   queue: Queue;
+  /** Labels waiting for their decision: shown in Bull Board, where a failed one can be retried. */
+  intake: Queue;
   prefix: string;
   token: string | undefined;
 }
@@ -55,7 +57,7 @@ function sendPage(res: ServerResponse, status: number, body: string): void {
 /** The operators' dashboard under /dashboard: tasks, a page per task, usage, and Bull Board. */
 export function dashboardRoutes(options: DashboardOptions) {
   const queuesPath = `${DASHBOARD_PATH}/queues`;
-  const bullBoard = bullBoardHandler(options.queue, queuesPath);
+  const bullBoard = bullBoardHandler([options.queue, options.intake], queuesPath);
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
     const path = url.pathname;

@@ -17,14 +17,16 @@ export interface ActiveTask {
 
 export interface QueueStatus {
   counts: QueueCounts;
+  /** Labelled issues not decided yet (delayed: retrying a failed GitHub read) or given up on. */
+  intake: QueueCounts;
   active: ActiveTask[];
 }
 
 const MAX_ACTIVE = 100;
 
 /** The queue's counts and its running tasks, with each task's stage and step from its record. */
-export async function readQueueStatus(queue: Queue, redis: Redis, prefix: string, now: number): Promise<QueueStatus> {
-  const [counts, jobs] = await Promise.all([queueCounts(queue), queue.getActive(0, MAX_ACTIVE - 1)]);
+export async function readQueueStatus(queue: Queue, intake: Queue, redis: Redis, prefix: string, now: number): Promise<QueueStatus> {
+  const [counts, intakeCounts, jobs] = await Promise.all([queueCounts(queue), queueCounts(intake), queue.getActive(0, MAX_ACTIVE - 1)]);
   const summaries = new Map((await readTaskSummaries(redis, prefix, jobs.flatMap((job) => (job.id ? [job.id] : [])))).map((s) => [s.jobId, s]));
   const active = jobs.map((job): ActiveTask => {
     const data = job.data as { repo?: { owner?: string; name?: string }; issueNumber?: number; kind?: string };
@@ -39,14 +41,16 @@ export async function readQueueStatus(queue: Queue, redis: Redis, prefix: string
       elapsedMs: now - (job.processedOn ?? job.timestamp),
     };
   });
-  return { counts, active };
+  return { counts, intake: intakeCounts, active };
 }
 
 export function formatQueueStatus(status: QueueStatus, prefix: string): string {
-  const { counts } = status;
+  const { counts, intake } = status;
   const lines = [
     `Queue "tasks" (prefix ${prefix})`,
     `  waiting ${counts.waiting}   active ${counts.active}   delayed ${counts.delayed}   failed ${counts.failed}`,
+    'Labels being decided (queue "intake"; delayed: retrying a GitHub read, failed: gave up)',
+    `  waiting ${intake.waiting}   active ${intake.active}   delayed ${intake.delayed}   failed ${intake.failed}`,
     '',
   ];
   if (status.active.length === 0) {

@@ -121,6 +121,24 @@ describe('a labelled issue becomes a tested pull request', () => {
     expect(jobs.filter((job) => job.data.repo.name === repo.name)).toHaveLength(1);
   }, 120_000);
 
+  it('a GitHub failure while the label is decided is retried: the delivery is answered and the task still starts', async () => {
+    const repo = await h.newRepo('calculator-flaky-github');
+    const issueNumber = h.newIssue(repo);
+    h.model.script(fixingCalculatorTurns());
+    const permission = new RegExp(`/repos/acme/${repo.name}/collaborators/maintainer/permission$`);
+    // More failures than octokit's own retries absorb, so the intake's first attempt fails.
+    h.github.failNext('GET', permission, 502, 4);
+
+    expect((await h.label(app, repo, issueNumber)).status).toBe(200);
+
+    await waitFor('the pull request', () => h.github.pulls('acme', repo.name)[0], 90_000);
+    await waitFor('the final progress comment', () => h.progressComment(repo, issueNumber)?.body.includes('finished'), 60_000);
+    const reads = h.github.requests.filter((r) => r.method === 'GET' && permission.test(r.path)).map((r) => r.status);
+    expect(reads).toEqual([502, 502, 502, 502, 200]);
+    expect(app.output()).toContain('label intake failed; retrying');
+    expect(h.github.pulls('acme', repo.name)).toHaveLength(1);
+  }, 120_000);
+
   it('a model that never reaches green ends in a clear failure comment and a draft PR', async () => {
     const repo = await h.newRepo('calculator-stuck', { ...buggyCalculator, '.github/ai-fix.yml': 'limits:\n  steps: 4\n  repeated_failures: 10\n' });
     const issueNumber = h.newIssue(repo);

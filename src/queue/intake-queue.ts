@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
-import { intakeJobId } from '../queue/job-ids.ts';
+import { intakeJobId } from './job-ids.ts';
 
 export const INTAKE_QUEUE_NAME = 'intake';
 

@@ -32,6 +32,5 @@ export async function handleIssueLabeled(context: Context<'issues.labeled'>, dep
     issueNumber: payload.issue.number,
     label,
     sender: payload.sender.login,
-    receivedAt: new Date().toISOString(),
   });
 }

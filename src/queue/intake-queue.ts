@@ -11,7 +11,6 @@ export interface IntakeRequest {
   issueNumber: number;
   label: string;
   sender: string;
-  receivedAt: string;
 }
 
 /** What the intake made of a delivery, for the log and `ai_fix_intake_total`. */

@@ -3,7 +3,7 @@ import { ensureProgressComment } from '../github/progress-comment.ts';
 import { renderProgress } from '../github/progress-render.ts';
 import { loadRepoConfig } from '../github/repo-config-loader.ts';
 import { hasWriteAccess } from '../github/permissions.ts';
-import { cancelTasks } from '../queue/cancellation.ts';
+import { cancelTasks, markStopped } from '../queue/cancellation.ts';
 import { workKey } from '../queue/job-ids.ts';
 import { forgetOpenPull } from '../queue/open-pulls.ts';
 import { progressKey } from '../worker/progress-reporter.ts';
@@ -26,6 +26,8 @@ async function cancel(context: Context, deps: HandlerDependencies, target: Cance
     ...target.issues.map((n) => workKey('solve', target.repoId, n)),
     ...target.pulls.flatMap((n) => (['revise', 'fix-ci', 'rebase'] as const).map((kind) => workKey(kind, target.repoId, n))),
   ];
+  const stoppedAt = Date.now();
+  await Promise.all(target.issues.map((n) => markStopped(deps.redis, deps.queuePrefix, workKey('solve', target.repoId, n), stoppedAt)));
   const outcome = await cancelTasks(deps.queue, deps.redis, deps.queuePrefix, keys, reason);
   context.log.info({ ...outcome, reason }, 'cancel requested');
   // Running tasks report their own cancellation; removed ones never started, so say it for them.

@@ -11,7 +11,7 @@ export const INTAKE_CONCURRENCY = 8;
 
 export function startIntakeWorker(options: { connection: ConnectionOptions; prefix: string; deps: IntakeDependencies; metrics: Metrics }) {
   const { deps, metrics } = options;
-  const worker = new Worker<IntakeRequest, IntakeOutcome, string>(INTAKE_QUEUE_NAME, (job) => processIntake(job.data, deps), {
+  const worker = new Worker<IntakeRequest, IntakeOutcome, string>(INTAKE_QUEUE_NAME, (job) => processIntake(job.data, job.timestamp, deps), {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: INTAKE_CONCURRENCY,

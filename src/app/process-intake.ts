@@ -4,7 +4,9 @@ import { loadRepoConfig } from '../github/repo-config-loader.ts';
 import type { Logger } from '../util/logger.ts';
 import { isAllowListed } from './allow-list.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
+import { stoppedAfter } from '../queue/cancellation.ts';
 import type { IntakeOutcome, IntakeRequest } from '../queue/intake-queue.ts';
+import { workKey } from '../queue/job-ids.ts';
 import { badConfigMessage, notAllowedMessage, notAllowListedMessage } from './messages.ts';
 import { queueSolve } from './queue-solve.ts';
 import { rememberDelivery } from './trigger-guards.ts';
@@ -20,7 +22,8 @@ export interface IntakeDependencies extends HandlerDependencies {
  * allow-list, then a polite refusal or the solve task. A thrown error (GitHub unreachable, Redis)
  * makes BullMQ retry the whole decision; the delivery dedupe keeps a retry from commenting twice.
  */
-export async function processIntake(request: IntakeRequest, deps: IntakeDependencies): Promise<IntakeOutcome> {
+/** `receivedAt`: when the webhook was answered (the intake job's timestamp). */
+export async function processIntake(request: IntakeRequest, receivedAt: number, deps: IntakeDependencies): Promise<IntakeOutcome> {
   const repo = { owner: request.repo.owner, repo: request.repo.name };
   const { issueNumber, sender, label, deliveryId } = request;
   const log = deps.log.child({ repo: `${repo.owner}/${repo.repo}`, issue: issueNumber, deliveryId });
@@ -45,6 +48,10 @@ export async function processIntake(request: IntakeRequest, deps: IntakeDependen
     log.info({ sender }, 'label added by someone outside the allow-list; no task');
     if (await rememberDelivery(deps.redis, deps.queuePrefix, deliveryId)) comment('not-allow-listed comment', notAllowListedMessage(sender, label));
     return 'not-allow-listed';
+  }
+  if (await stoppedAfter(deps.redis, deps.queuePrefix, workKey('solve', request.repo.id, issueNumber), receivedAt)) {
+    log.info('the label was removed or the issue closed while the label was decided; no task');
+    return 'stopped';
   }
   if (!(await rememberDelivery(deps.redis, deps.queuePrefix, deliveryId))) {
     log.info('delivery already handled; ignoring the redelivery');

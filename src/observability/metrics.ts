@@ -31,7 +31,7 @@ export function createMetrics(): Metrics {
     }),
     intake: new Counter({
       name: 'ai_fix_intake_total',
-      help: 'Labelled issues decided by the intake, by outcome (queued, already-queued, redelivery, other-label, not-allowed, bad-config, not-allow-listed, error: an attempt failed)',
+      help: 'Labelled issues decided by the intake, by outcome (queued, already-queued, redelivery, other-label, not-allowed, bad-config, not-allow-listed, stopped: label removed or issue closed meanwhile, error: an attempt failed)',
       labelNames: ['outcome'],
       registers,
     }),

@@ -14,6 +14,22 @@ export function cancelFlagKey(prefix: string, jobId: string): string {
   return `${prefix}:cancelled:${jobId}`;
 }
 
+function stopMarkKey(prefix: string, workKey: string): string {
+  return `${prefix}:stopped:${workKey}`;
+}
+
+/**
+ * When work was last stopped (label removed, issue closed), so a label event still being
+ * decided then (the intake may be retrying a GitHub read) does not start the task afterwards.
+ */
+export async function markStopped(redis: Redis, prefix: string, workKey: string, at: number): Promise<void> {
+  await redis.set(stopMarkKey(prefix, workKey), String(at), 'EX', FLAG_TTL_SECONDS);
+}
+
+export async function stoppedAfter(redis: Redis, prefix: string, workKey: string, since: number): Promise<boolean> {
+  return Number((await redis.get(stopMarkKey(prefix, workKey))) ?? 0) >= since;
+}
+
 export interface CancelOutcome {
   /** Jobs removed before they started, with the issue or PR their progress belongs on. */
   removed: Array<{ jobId: string; number: number }>;

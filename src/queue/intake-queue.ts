@@ -21,7 +21,8 @@ export type IntakeOutcome =
   | 'other-label'
   | 'not-allowed'
   | 'bad-config'
-  | 'not-allow-listed';
+  | 'not-allow-listed'
+  | 'stopped';
 
 export type IntakeQueue = Queue<IntakeRequest, IntakeOutcome, string>;
 export type IntakeJob = Job<IntakeRequest, IntakeOutcome, string>;

@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { buggyCalculator } from '../fixtures/buggy-calculator.ts';
+import { addBugIssue, buggyCalculator } from '../fixtures/buggy-calculator.ts';
 import { waitFor, type AppProcess } from '../support/app-process.ts';
 import { createHarness, PROGRESS_MARKER, WEBHOOK_SECRET, type Harness } from '../support/harness.ts';
 import { fixingCalculatorTurns, neverGreenTurns } from '../support/scripted-agents.ts';
+import { issueEventPayload, sendWebhook } from '../support/webhooks.ts';
 
 const ALL_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
 
@@ -137,6 +138,25 @@ describe('a labelled issue becomes a tested pull request', () => {
     expect(reads).toEqual([502, 502, 502, 502, 200]);
     expect(app.output()).toContain('label intake failed; retrying');
     expect(h.github.pulls('acme', repo.name)).toHaveLength(1);
+  }, 120_000);
+
+  it('a label removed while it is still being decided starts nothing', async () => {
+    const repo = await h.newRepo('calculator-changed-mind');
+    const issueNumber = h.newIssue(repo);
+    const permission = new RegExp(`/repos/acme/${repo.name}/collaborators/maintainer/permission$`);
+    // The intake's first attempt fails, so the label is still undecided when it is removed.
+    h.github.failNext('GET', permission, 502, 4);
+    const before = await h.queue.getJobCountByTypes(...ALL_STATES);
+
+    expect((await h.label(app, repo, issueNumber)).status).toBe(200);
+    await waitFor('the failed reads', () => h.github.requests.filter((r) => permission.test(r.path) && r.status === 502).length === 4, 60_000);
+    const unlabeled = issueEventPayload('unlabeled', { repo, installationId: h.github.installationId, issueNumber, ...addBugIssue, sender: 'maintainer', label: 'ai-fix' });
+    expect((await sendWebhook({ url: app.webhookUrl, secret: WEBHOOK_SECRET, event: 'issues', payload: unlabeled })).status).toBe(200);
+
+    await waitFor('the decision', () => app.output().includes('the label was removed or the issue closed while the label was decided; no task'), 60_000);
+    expect(await h.queue.getJobCountByTypes(...ALL_STATES)).toBe(before);
+    expect(h.github.issueComments('acme', repo.name, issueNumber)).toHaveLength(0);
+    expect(h.github.pulls('acme', repo.name)).toHaveLength(0);
   }, 120_000);
 
   it('a model that never reaches green ends in a clear failure comment and a draft PR', async () => {

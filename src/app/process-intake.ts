@@ -21,8 +21,8 @@ export interface IntakeDependencies extends HandlerDependencies {
  * Decides a labelled issue: the repository config, the label, the sender's permission and the
  * allow-list, then a polite refusal or the solve task. A thrown error (GitHub unreachable, Redis)
  * makes BullMQ retry the whole decision; the delivery dedupe keeps a retry from commenting twice.
+ * `receivedAt` is when the webhook was answered (the intake job's timestamp).
  */
-/** `receivedAt`: when the webhook was answered (the intake job's timestamp). */
 export async function processIntake(request: IntakeRequest, receivedAt: number, deps: IntakeDependencies): Promise<IntakeOutcome> {
   const repo = { owner: request.repo.owner, repo: request.repo.name };
   const { issueNumber, sender, label, deliveryId } = request;

@@ -1,5 +1,7 @@
 import type { Octokit } from '@octokit/core';
-import type { RepoConfig } from '../config/repo-config.ts';
+import type { RepoConfig, RepoConfigResult } from '../config/repo-config.ts';
+import { hasWriteAccess } from '../github/permissions.ts';
+import { loadRepoConfig } from '../github/repo-config-loader.ts';
 import { teamMembership } from '../github/team-membership.ts';
 import type { Logger } from '../util/logger.ts';
 
@@ -27,4 +29,28 @@ export async function isAllowListed(
     }
   }
   return false;
+}
+
+/**
+ * Whether a comment or review by `login` may make ai-fix act: write access first (before the
+ * config is even read), then the allow-list when the repository's config is valid. Returns the
+ * config it read, or null when `login` is refused (logged as `what` being ignored).
+ */
+export async function authoriseTrigger(
+  octokit: Octokit,
+  repo: { owner: string; repo: string },
+  login: string,
+  log: Logger,
+  what: string,
+): Promise<RepoConfigResult | null> {
+  if (!(await hasWriteAccess(octokit, repo, login))) {
+    log.info({ sender: login }, `${what} from someone without write access; ignored`);
+    return null;
+  }
+  const config = await loadRepoConfig(octokit, repo);
+  if (config.ok && !(await isAllowListed(octokit, config.config, repo.owner, login, log))) {
+    log.info({ sender: login }, `${what} from someone outside the allow-list; ignored`);
+    return null;
+  }
+  return config;
 }

@@ -1,10 +1,8 @@
 import type { Context } from 'probot';
-import { hasWriteAccess } from '../github/permissions.ts';
-import { loadRepoConfig } from '../github/repo-config-loader.ts';
 import { enqueueTask } from '../queue/task-queue.ts';
 import { TASK_REQUEST_VERSION, type TaskRequest } from '../queue/task-request.ts';
 import { readPullRequestState } from '../queue/pull-request-state.ts';
-import { isAllowListed } from './allow-list.ts';
+import { authoriseTrigger } from './allow-list.ts';
 import { issueOfTaskBranch } from './commands.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
 import { revisionLimitMessage } from './messages.ts';
@@ -34,15 +32,8 @@ export async function requestRevision(context: Context, deps: HandlerDependencie
   if (issueNumber === null || isBot({ login: trigger.login, type: trigger.userType })) return;
   const repo = { owner: trigger.owner, repo: trigger.repo };
   const log = context.log.child({ repo: `${repo.owner}/${repo.repo}`, pull: trigger.pullNumber, deliveryId: context.id });
-  if (!(await hasWriteAccess(context.octokit, repo, trigger.login))) {
-    log.info({ sender: trigger.login }, 'feedback from someone without write access; no revision');
-    return;
-  }
-  const config = await loadRepoConfig(context.octokit, repo);
-  if (config.ok && !(await isAllowListed(context.octokit, config.config, repo.owner, trigger.login, log))) {
-    log.info({ sender: trigger.login }, 'feedback from someone outside the allow-list; no revision');
-    return;
-  }
+  const config = await authoriseTrigger(context.octokit, repo, trigger.login, log, 'feedback');
+  if (!config) return;
   const revisions = config.ok ? config.config.revisions : { debounce_seconds: 60, max_per_pr: 10 };
   if (!(await rememberDelivery(deps.redis, deps.queuePrefix, context.id))) return;
   if ((await readPullRequestState(deps.redis, deps.queuePrefix, trigger.repoId, issueNumber)).revisions >= revisions.max_per_pr) {

@@ -4,9 +4,7 @@ import { handleStopCommand } from './handle-cancel.ts';
 import { requestRevision } from './handle-feedback.ts';
 import { requestRebase } from './handle-rebase.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
-import { hasWriteAccess } from '../github/permissions.ts';
-import { loadRepoConfig } from '../github/repo-config-loader.ts';
-import { isAllowListed } from './allow-list.ts';
+import { authoriseTrigger } from './allow-list.ts';
 import { badConfigMessage } from './messages.ts';
 import { queueSolve } from './queue-solve.ts';
 import { isBot, rememberDelivery } from './trigger-guards.ts';
@@ -54,9 +52,9 @@ async function rerunIssue(context: Context<'issue_comment.created'>, deps: Handl
   const { payload } = context;
   const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
   const login = payload.comment.user?.login ?? '';
-  if (!payload.installation || !(await hasWriteAccess(context.octokit, repo, login))) return;
-  const config = await loadRepoConfig(context.octokit, repo);
-  if (config.ok && !(await isAllowListed(context.octokit, config.config, repo.owner, login, context.log))) return;
+  if (!payload.installation) return;
+  const config = await authoriseTrigger(context.octokit, repo, login, context.log, 'an instruction');
+  if (!config) return;
   if (!(await rememberDelivery(deps.redis, deps.queuePrefix, context.id))) return;
   if (!config.ok) {
     deps.background.run('bad-config comment', () =>

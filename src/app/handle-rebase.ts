@@ -1,10 +1,9 @@
 import type { Context } from 'probot';
-import { hasWriteAccess } from '../github/permissions.ts';
 import { loadRepoConfig } from '../github/repo-config-loader.ts';
 import { openPulls } from '../queue/open-pulls.ts';
 import { enqueueTask } from '../queue/task-queue.ts';
 import { TASK_REQUEST_VERSION, type TaskRequest } from '../queue/task-request.ts';
-import { isAllowListed } from './allow-list.ts';
+import { authoriseTrigger } from './allow-list.ts';
 import { issueOfTaskBranch } from './commands.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
 import { isBot, rememberDelivery } from './trigger-guards.ts';
@@ -51,12 +50,7 @@ export async function requestRebase(
   if (issueNumber === null || !payload.installation) return;
   const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
   const log = context.log.child({ repo: `${repo.owner}/${repo.repo}`, pull: pull.number, deliveryId: context.id });
-  if (!(await hasWriteAccess(context.octokit, repo, login))) {
-    log.info({ sender: login }, 'rebase asked by someone without write access; ignored');
-    return;
-  }
-  const config = await loadRepoConfig(context.octokit, repo);
-  if (config.ok && !(await isAllowListed(context.octokit, config.config, repo.owner, login, log))) return;
+  if (!(await authoriseTrigger(context.octokit, repo, login, log, '`/ai-fix rebase`'))) return;
   if (!(await rememberDelivery(deps.redis, deps.queuePrefix, context.id))) return;
   const request = rebaseRequest(
     { ...repo, repoId: payload.repository.id, installationId: payload.installation.id, pullNumber: pull.number, issueNumber, login, event: 'issue_comment.created', deliveryId: context.id },

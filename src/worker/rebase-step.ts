@@ -39,8 +39,9 @@ export async function startRebase(input: {
     message: mergeMessage(plan, workspace.branch),
     signal: input.signal,
   });
-  if (merge.status === 'up-to-date' || (merge.status === 'clean' && plan.ifConflicting)) {
-    if (plan.ifConflicting) return { result: { outcome: 'skipped', reason: `the branch merges ${plan.base} cleanly` } };
+  // The automatic kind acts on conflicts only; a clean merge stays local and unpushed.
+  if (plan.ifConflicting && merge.status !== 'conflicts') return { result: { outcome: 'skipped', reason: `the branch merges ${plan.base} cleanly` } };
+  if (merge.status === 'up-to-date') {
     await progress.update({ stage: 'done', pullRequestUrl: plan.pullUrl, details: `The branch already contains the latest \`${plan.base}\`; there was nothing to merge.` });
     return { result: { outcome: 'pr-updated', pullRequestUrl: plan.pullUrl } };
   }

@@ -42,7 +42,12 @@ COPY package.json app.yml ./
 COPY bin ./bin
 COPY src ./src
 
-# Non-root user of the base image (uid 1000).
+# Non-root user of the base image (uid 1000). The worker isolates the agent's commands with
+# bubblewrap, which Debian installs without setuid: it works for this user through unprivileged
+# user namespaces, so it needs no capability, but the container must allow creating namespaces,
+# mounting inside them and a fresh /proc (docker-compose.yml's worker service shows how, with
+# deploy/seccomp/ai-fix-worker.json), and the host kernel must allow unprivileged user namespaces.
+# Where it cannot, the worker refuses to start unless AI_FIX_SANDBOX=none (README, Security).
 USER node
 
 EXPOSE 3000

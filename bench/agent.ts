@@ -108,7 +108,7 @@ async function session(steps: number, window: number | undefined, api: ModelApi 
       },
       repoInstructions: [],
       testCommand: 'node test.js',
-      repositoryMap: await repositoryMap(repo.dir, path.join(repo.dir, '.git')),
+      repositoryMap: repositoryMap(repo.git('ls-files').split('\n').filter(Boolean)),
     });
 
     mark();

@@ -9,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FileViews } from '../src/agent/tools/file-views.ts';
 import { searchTool } from '../src/agent/tools/search.ts';
+import { boxAccess } from '../src/sandbox/box-access.ts';
+import { openTaskBox } from '../src/sandbox/task-box.ts';
 import type { ToolContext } from '../src/agent/tools/tool.ts';
 import type { MirrorCache } from '../src/workspace/mirror-cache.ts';
 import { prepareWorkspace, type Workspace } from '../src/workspace/prepare-workspace.ts';
@@ -61,7 +63,7 @@ export async function runWorkspaceBench(options: Map<string, string>): Promise<b
       });
       return { ms: performance.now() - started, workspace };
     };
-    const remove = (w: Workspace) => fs.rm(path.dirname(w.dir), { recursive: true, force: true });
+    const remove = (w: Workspace) => fs.rm(w.jobDir, { recursive: true, force: true });
 
     const network: number[] = [];
     for (let i = 0; i < 2; i++) {
@@ -79,8 +81,14 @@ export async function runWorkspaceBench(options: Map<string, string>): Promise<b
       await remove(last);
       last = run.workspace;
     }
-    const files = Number(execFileSync('git', [`--git-dir=${last.gitDir}`, 'ls-files'], { cwd: last.dir, encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').filter(Boolean).length);
-    const context = { root: await fs.realpath(last.dir), gitDir: last.gitDir, signal: new AbortController().signal, views: new FileViews() } as unknown as ToolContext;
+    const files = Number(execFileSync('git', [`--git-dir=${last.box.gitDir}`, 'ls-files'], { cwd: last.box.dir, encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').filter(Boolean).length);
+    // The search runs as in a task, through the box (unisolated here: this measures git grep).
+    const box = await openTaskBox(
+      { mode: 'none', limits: { memoryBytes: 4 << 30, processes: 4096, fileSizeBytes: 1 << 30 }, hidden: [], tmpBytes: 1 << 28 },
+      { workspace: last.box.dir, home: last.box.home, gitDir: last.box.gitDir, readOnly: [last.objects] },
+    );
+    const signal = new AbortController().signal;
+    const context = { root: await fs.realpath(last.box.dir), signal, views: new FileViews(), ...boxAccess(box, { objects: last.objects, baseSha: last.baseSha, commandTimeoutMs: 60_000, signal }) } as unknown as ToolContext;
     const queries: Array<Record<string, unknown>> = [
       { query: 'value12345' },
       { query: 'step 19' },

@@ -107,7 +107,8 @@ async function startWorkerProcess(env: Env, log: Logger, secrets: Set<string>, m
   const sandbox = await startSandbox({
     requested: env.sandbox,
     limits: env.sandboxLimits,
-    uid: env.sandboxUid,
+    users: env.sandboxUsers,
+    tmpBytes: env.sandboxTmpBytes,
     workdir: env.workdir,
     privateKeyPath: env.privateKeyPath,
     log,

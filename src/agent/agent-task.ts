@@ -19,8 +19,6 @@ export interface AgentTask {
   startedAt: number;
   /** The checkout (a real path). */
   root: string;
-  /** The repository metadata, kept outside the checkout. */
-  gitDir: string;
   /** Who owns files the tools create, when commands run as another user than this process. */
   fileOwner?: WorkspaceAccess['fileOwner'];
   /** Paths the edit tools refuse (workflows plus the config's `protected_paths`). */
@@ -28,6 +26,8 @@ export interface AgentTask {
   /** Values redacted from everything the model reads. */
   secrets?: Iterable<string>;
   runShell: WorkspaceAccess['runShell'];
+  runGit: WorkspaceAccess['runGit'];
+  workTreeId: WorkspaceAccess['workTreeId'];
   testCommand: string | null;
   issue: IssueContext;
   images: IssueImages;
@@ -45,6 +45,11 @@ export interface AgentTask {
   transcript?: TranscriptSink;
 }
 
+async function trackedFiles(runGit: WorkspaceAccess['runGit']): Promise<string[]> {
+  const listed = await runGit(['ls-files']);
+  return listed.exitCode === 0 ? listed.output.split('\n').filter(Boolean) : [];
+}
+
 /** The agent on a prepared checkout: the same for the worker and for local mode. */
 export async function runAgentTask(task: AgentTask): Promise<AgentOutcome> {
   const { root, limits } = task;
@@ -55,7 +60,7 @@ export async function runAgentTask(task: AgentTask): Promise<AgentOutcome> {
       ...(task.configInstructions ? [{ source: '.github/ai-fix.yml', text: task.configInstructions }] : []),
     ],
     testCommand: task.testCommand,
-    repositoryMap: await repositoryMap(root, task.gitDir),
+    repositoryMap: repositoryMap(await trackedFiles(task.runGit)),
     instruction: task.instruction,
     imageNotes: task.images.notes,
     followUp: task.followUp,
@@ -71,9 +76,10 @@ export async function runAgentTask(task: AgentTask): Promise<AgentOutcome> {
     tools: transcript ? tapTools(defaultTools, transcript) : defaultTools,
     context: {
       root,
-      gitDir: task.gitDir,
       fileOwner: task.fileOwner,
       runShell: task.runShell,
+      runGit: task.runGit,
+      workTreeId: task.workTreeId,
       testCommand: task.testCommand,
       signal: task.signal,
       protectedPaths: task.protectedPaths,

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { git } from '../workspace/git.ts';
+import { readRegularFile } from '../util/regular-file.ts';
 
 const INSTRUCTION_FILES = ['AGENTS.md', '.github/copilot-instructions.md', 'CLAUDE.md'];
 const MAX_INSTRUCTIONS = 20_000;
@@ -15,8 +15,8 @@ export async function readRepoInstructions(root: string): Promise<Array<{ source
   for (const file of INSTRUCTION_FILES) {
     try {
       const real = await fs.realpath(path.join(root, file));
-      if (path.relative(realRoot, real).startsWith('..') || !(await fs.stat(real)).isFile()) continue;
-      const text = await fs.readFile(real, 'utf8');
+      if (path.relative(realRoot, real).startsWith('..')) continue;
+      const text = (await readRegularFile(real, 4 * MAX_INSTRUCTIONS)).toString('utf8');
       if (text.trim()) found.push({ source: file, text: text.slice(0, MAX_INSTRUCTIONS) });
     } catch {
       // Most repositories have none of these.
@@ -25,9 +25,8 @@ export async function readRepoInstructions(root: string): Promise<Array<{ source
   return found;
 }
 
-/** A short map: top-level entries and the number of files under each directory. */
-export async function repositoryMap(root: string, gitDir: string, maxEntries = 60): Promise<string> {
-  const files = (await git(['ls-files'], { cwd: root, gitDir })).split('\n').filter(Boolean);
+/** A short map of the tracked files: top-level entries and the number of files under each directory. */
+export function repositoryMap(files: string[], maxEntries = 60): string {
   const counts = new Map<string, number>();
   for (const file of files) {
     const [top = file, ...rest] = file.split('/');

@@ -4,7 +4,7 @@ import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { metricsRoute } from '../observability/metrics-route.ts';
 import { handleCiEvent } from './handle-ci-event.ts';
-import { handleIssueClosed, handleIssueUnlabeled, handlePullRequestClosed } from './handle-cancel.ts';
+import { handleIssueClosed, handleIssueUnlabeled, handlePullRequestClosed, handlePullRequestReopened } from './handle-cancel.ts';
 import { handleReviewComment, handleReviewSubmitted } from './handle-feedback.ts';
 import { handleIssueComment } from './handle-issue-comment.ts';
 import { handleIssueLabeled, type HandlerDependencies } from './handle-issue-labeled.ts';
@@ -17,6 +17,7 @@ type HandledEvent =
   | 'issues.unlabeled'
   | 'issues.closed'
   | 'pull_request.closed'
+  | 'pull_request.reopened'
   | 'issue_comment.created'
   | 'pull_request_review.submitted'
   | 'pull_request_review_comment.created'
@@ -96,6 +97,7 @@ export function createApp(options: AppOptions): App {
     app.on('issues.unlabeled', (context) => counted('issues.unlabeled', () => handleIssueUnlabeled(context, options)));
     app.on('issues.closed', (context) => counted('issues.closed', () => handleIssueClosed(context, options)));
     app.on('pull_request.closed', (context) => counted('pull_request.closed', () => handlePullRequestClosed(context, options)));
+    app.on('pull_request.reopened', (context) => counted('pull_request.reopened', () => handlePullRequestReopened(context, options, appSlug)));
     app.on('issue_comment.created', (context) => counted('issue_comment.created', () => handleIssueComment(context, options, appSlug)));
     app.on('pull_request_review.submitted', (context) => counted('pull_request_review.submitted', () => handleReviewSubmitted(context, options)));
     app.on('pull_request_review_comment.created', (context) =>
@@ -116,7 +118,7 @@ export function createApp(options: AppOptions): App {
     app.on('workflow_run.completed', (context) => {
       const run = context.payload.workflow_run;
       return counted('workflow_run.completed', () =>
-        handleCiEvent(context, options, { sha: run.head_sha, branches: [run.head_branch ?? ''], event: 'workflow_run.completed' }),
+        handleCiEvent(context, options, { sha: run.head_sha, branches: [run.head_branch ?? ''], event: 'workflow_run.completed', headRepoId: run.head_repository?.id }),
       );
     });
     app.on('status', (context) =>

@@ -5,12 +5,11 @@ import { loadRepoConfig } from '../github/repo-config-loader.ts';
 import { hasWriteAccess } from '../github/permissions.ts';
 import { cancelTasks, markStopped } from '../queue/cancellation.ts';
 import { workKey } from '../queue/job-ids.ts';
-import { forgetOpenPull } from '../queue/open-pulls.ts';
+import { forgetOpenPull, rememberOpenPull } from '../queue/open-pulls.ts';
 import { progressKey } from '../worker/progress-reporter.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
 import { issueOfTaskBranch } from './commands.ts';
-import { isBot } from './trigger-guards.ts';
-
+import { isBot, logIgnoredPull, pullOwnership } from './trigger-guards.ts';
 
 interface CancelTarget {
   owner: string;
@@ -62,11 +61,39 @@ export async function handleIssueClosed(context: Context<'issues.closed'>, deps:
 
 export async function handlePullRequestClosed(context: Context<'pull_request.closed'>, deps: HandlerDependencies): Promise<void> {
   const { payload } = context;
-  const issue = issueOfTaskBranch(payload.pull_request.head.ref);
-  if (issue === null) return;
+  // Closing someone else's pull request on an `ai-fix/issue-N` branch must not stop ai-fix's work on issue N.
+  const ownership = await pullOwnership(deps.redis, deps.queuePrefix, payload.repository.id, payload.pull_request);
+  if (!ownership.ours) {
+    logIgnoredPull(context.log, ownership, { pull: payload.pull_request.number, event: 'pull_request.closed' });
+    return;
+  }
+  const issue = ownership.issueNumber;
   const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
   await forgetOpenPull(deps.redis, deps.queuePrefix, payload.repository.id, { pullNumber: payload.pull_request.number, issueNumber: issue });
   await cancel(context, deps, { ...repo, repoId: payload.repository.id, issues: [issue], pulls: [payload.pull_request.number] }, 'the pull request was closed');
+}
+
+/**
+ * Closing dropped the pull request from the open-pulls set; reopened, it is ai-fix's again if the
+ * app itself opened it (no one else can author as the app) from a branch of this repository.
+ */
+export async function handlePullRequestReopened(
+  context: Context<'pull_request.reopened'>,
+  deps: HandlerDependencies,
+  appSlug: () => Promise<string | undefined>,
+): Promise<void> {
+  const { payload } = context;
+  const pull = payload.pull_request;
+  const issueNumber = issueOfTaskBranch(pull.head.ref);
+  if (issueNumber === null || pull.head.repo?.id !== payload.repository.id) return;
+  const slug = await appSlug();
+  const author = pull.user?.login.toLowerCase();
+  if (!slug || pull.user?.type !== 'Bot' || author !== `${slug}[bot]`.toLowerCase()) {
+    context.log.info({ pull: pull.number, author }, 'ignored: reopened pull request was not opened by ai-fix');
+    return;
+  }
+  await rememberOpenPull(deps.redis, deps.queuePrefix, payload.repository.id, { pullNumber: pull.number, issueNumber });
+  context.log.info({ pull: pull.number }, 'reopened ai-fix pull request is followed again');
 }
 
 /** `/ai-fix stop` in a comment by someone with write access. */
@@ -78,10 +105,14 @@ export async function handleStopCommand(context: Context<'issue_comment.created'
   const number = payload.issue.number;
   const target: CancelTarget = { ...repo, repoId: payload.repository.id, issues: [number], pulls: [] };
   if (payload.issue.pull_request) {
-    target.pulls.push(number);
     const { data: pull } = await context.octokit.rest.pulls.get({ ...repo, pull_number: number });
-    const issue = issueOfTaskBranch(pull.head.ref);
-    target.issues = issue === null ? [] : [issue];
+    const ownership = await pullOwnership(deps.redis, deps.queuePrefix, payload.repository.id, pull);
+    if (!ownership.ours) {
+      logIgnoredPull(context.log, ownership, { pull: number, event: 'issue_comment.created', sender: login });
+      return;
+    }
+    target.issues = [ownership.issueNumber];
+    target.pulls.push(number);
   }
   const cancelled = await cancel(context, deps, target, `stopped by @${login}`);
   deps.background.run('stop reaction', () =>

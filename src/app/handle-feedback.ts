@@ -3,18 +3,17 @@ import { enqueueTask } from '../queue/task-queue.ts';
 import { TASK_REQUEST_VERSION, type TaskRequest } from '../queue/task-request.ts';
 import { readPullRequestState } from '../queue/pull-request-state.ts';
 import { authoriseTrigger } from './allow-list.ts';
-import { issueOfTaskBranch } from './commands.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
 import { revisionLimitMessage } from './messages.ts';
-import { isBot, rememberDelivery } from './trigger-guards.ts';
+import { isBot, logIgnoredPull, pullOwnership, rememberDelivery, type PullRequestHeads } from './trigger-guards.ts';
 
 export interface FeedbackTrigger {
   owner: string;
   repo: string;
   repoId: number;
   installationId: number;
-  pullNumber: number;
-  headRef: string;
+  /** The pull request as GitHub describes it (payload or REST): its number, head and base. */
+  pull: PullRequestHeads;
   login: string;
   userType?: string;
   event: string;
@@ -28,10 +27,16 @@ export interface FeedbackTrigger {
  * held for the repository's debounce window so a burst of comments is answered together.
  */
 export async function requestRevision(context: Context, deps: HandlerDependencies, trigger: FeedbackTrigger): Promise<void> {
-  const issueNumber = issueOfTaskBranch(trigger.headRef);
-  if (issueNumber === null || isBot({ login: trigger.login, type: trigger.userType })) return;
+  if (isBot({ login: trigger.login, type: trigger.userType })) return;
+  const pullNumber = trigger.pull.number;
   const repo = { owner: trigger.owner, repo: trigger.repo };
-  const log = context.log.child({ repo: `${repo.owner}/${repo.repo}`, pull: trigger.pullNumber, deliveryId: context.id });
+  const log = context.log.child({ repo: `${repo.owner}/${repo.repo}`, pull: pullNumber, deliveryId: context.id });
+  const ownership = await pullOwnership(deps.redis, deps.queuePrefix, trigger.repoId, trigger.pull);
+  if (!ownership.ours) {
+    logIgnoredPull(log, ownership, { event: trigger.event, sender: trigger.login });
+    return;
+  }
+  const { issueNumber } = ownership;
   const config = await authoriseTrigger(context.octokit, repo, trigger.login, log, 'feedback');
   if (!config) return;
   const revisions = config.ok ? config.config.revisions : { debounce_seconds: 60, max_per_pr: 10 };
@@ -39,7 +44,7 @@ export async function requestRevision(context: Context, deps: HandlerDependencie
   if ((await readPullRequestState(deps.redis, deps.queuePrefix, trigger.repoId, issueNumber)).revisions >= revisions.max_per_pr) {
     log.info({ max: revisions.max_per_pr }, 'revision limit reached');
     deps.background.run('revision limit comment', () =>
-      context.octokit.rest.issues.createComment({ ...repo, issue_number: trigger.pullNumber, body: revisionLimitMessage(revisions.max_per_pr) }),
+      context.octokit.rest.issues.createComment({ ...repo, issue_number: pullNumber, body: revisionLimitMessage(revisions.max_per_pr) }),
     );
     return;
   }
@@ -49,7 +54,7 @@ export async function requestRevision(context: Context, deps: HandlerDependencie
     repo: { id: trigger.repoId, owner: repo.owner, name: repo.repo },
     installationId: trigger.installationId,
     issueNumber,
-    pullNumber: trigger.pullNumber,
+    pullNumber,
     trigger: { login: trigger.login, event: trigger.event, deliveryId: context.id },
     options: trigger.instruction ? { instruction: trigger.instruction } : {},
     requestedAt: new Date().toISOString(),
@@ -74,8 +79,7 @@ export async function handleReviewSubmitted(context: Context<'pull_request_revie
     repo: payload.repository.name,
     repoId: payload.repository.id,
     installationId: payload.installation.id,
-    pullNumber: payload.pull_request.number,
-    headRef: payload.pull_request.head.ref,
+    pull: payload.pull_request,
     login: payload.review.user?.login ?? '',
     userType: payload.review.user?.type,
     event: 'pull_request_review.submitted',
@@ -90,8 +94,7 @@ export async function handleReviewComment(context: Context<'pull_request_review_
     ...repo,
     repoId: payload.repository.id,
     installationId: payload.installation.id,
-    pullNumber: payload.pull_request.number,
-    headRef: payload.pull_request.head.ref,
+    pull: payload.pull_request,
     login: payload.comment.user?.login ?? '',
     userType: payload.comment.user?.type,
     event: 'pull_request_review_comment.created',

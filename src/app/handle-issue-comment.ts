@@ -30,15 +30,14 @@ export async function handleIssueComment(
   }
   const { data: pull } = await context.octokit.rest.pulls.get({ ...repo, pull_number: payload.issue.number });
   if (command.type === 'rebase') {
-    await requestRebase(context, deps, { number: payload.issue.number, headRef: pull.head.ref });
+    await requestRebase(context, deps, pull);
     return;
   }
   await requestRevision(context, deps, {
     ...repo,
     repoId: payload.repository.id,
     installationId: payload.installation.id,
-    pullNumber: payload.issue.number,
-    headRef: pull.head.ref,
+    pull,
     login: payload.comment.user?.login ?? '',
     userType: payload.comment.user?.type,
     event: 'issue_comment.created',

@@ -4,9 +4,8 @@ import { openPulls } from '../queue/open-pulls.ts';
 import { enqueueTask } from '../queue/task-queue.ts';
 import { TASK_REQUEST_VERSION, type TaskRequest } from '../queue/task-request.ts';
 import { authoriseTrigger } from './allow-list.ts';
-import { issueOfTaskBranch } from './commands.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
-import { isBot, rememberDelivery } from './trigger-guards.ts';
+import { isBot, logIgnoredPull, pullOwnership, rememberDelivery, type PullRequestHeads } from './trigger-guards.ts';
 
 // GitHub works out whether a pull request still merges a few seconds after its base moves; the
 // automatic task waits that long before it asks.
@@ -42,14 +41,19 @@ function rebaseRequest(target: RebaseTarget, ifConflicting: boolean): TaskReques
 export async function requestRebase(
   context: Context<'issue_comment.created'>,
   deps: HandlerDependencies,
-  pull: { number: number; headRef: string },
+  pull: PullRequestHeads,
 ): Promise<void> {
   const { payload } = context;
-  const issueNumber = issueOfTaskBranch(pull.headRef);
   const login = payload.comment.user?.login ?? '';
-  if (issueNumber === null || !payload.installation) return;
+  if (!payload.installation) return;
   const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
   const log = context.log.child({ repo: `${repo.owner}/${repo.repo}`, pull: pull.number, deliveryId: context.id });
+  const ownership = await pullOwnership(deps.redis, deps.queuePrefix, payload.repository.id, pull);
+  if (!ownership.ours) {
+    logIgnoredPull(log, ownership, { event: 'issue_comment.created', sender: login });
+    return;
+  }
+  const { issueNumber } = ownership;
   if (!(await authoriseTrigger(context.octokit, repo, login, log, '`/ai-fix rebase`'))) return;
   if (!(await rememberDelivery(deps.redis, deps.queuePrefix, context.id))) return;
   const request = rebaseRequest(

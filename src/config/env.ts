@@ -60,7 +60,9 @@ const schema = z.object({
   AI_FIX_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(540),
   AI_FIX_JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   AI_FIX_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
-  AI_FIX_SANDBOX_UID: z.coerce.number().int().min(1).max(4_294_967_294).default(65534),
+  AI_FIX_SANDBOX_UID: z.coerce.number().int().min(1).max(4_294_000_000).default(910_000),
+  AI_FIX_SANDBOX_UIDS: z.coerce.number().int().min(1).max(65_536).default(64),
+  AI_FIX_SANDBOX_TMP_MB: z.coerce.number().int().min(16).default(512),
   AI_FIX_SANDBOX_MEMORY_MB: z.coerce.number().int().min(64).default(4096),
   AI_FIX_SANDBOX_PROCESSES: z.coerce.number().int().min(16).default(1024),
   AI_FIX_SANDBOX_FILE_SIZE_MB: z.coerce.number().int().min(1).default(1024),
@@ -109,8 +111,13 @@ export interface Env {
   jobLockMs: number;
   /** How the agent's commands are isolated: bwrap, none, or auto (bwrap when it works). */
   sandbox: 'auto' | 'bwrap' | 'none';
-  /** The user agent commands run as when the worker is root (never root itself). */
-  sandboxUid: number;
+  /**
+   * When the worker is root, each running task's commands run as its own user from this range
+   * (never root itself, and no other program's users: every process of a task's user is stopped).
+   */
+  sandboxUsers: { first: number; count: number };
+  /** Size cap of `/tmp` and the other empty directories of a bwrap box. */
+  sandboxTmpBytes: number;
   /** Resource limits of every command the agent runs. */
   sandboxLimits: { memoryBytes: number; processes: number; fileSizeBytes: number };
   /** Where people reach this app's HTTP server (dashboard links); no links when unset. */
@@ -175,7 +182,8 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     shutdownGraceMs: env.AI_FIX_SHUTDOWN_GRACE_SECONDS * 1000,
     jobLockMs: env.AI_FIX_JOB_LOCK_SECONDS * 1000,
     sandbox: env.AI_FIX_SANDBOX,
-    sandboxUid: env.AI_FIX_SANDBOX_UID,
+    sandboxUsers: { first: env.AI_FIX_SANDBOX_UID, count: env.AI_FIX_SANDBOX_UIDS },
+    sandboxTmpBytes: env.AI_FIX_SANDBOX_TMP_MB * 1024 * 1024,
     sandboxLimits: {
       memoryBytes: env.AI_FIX_SANDBOX_MEMORY_MB * 1024 * 1024,
       processes: env.AI_FIX_SANDBOX_PROCESSES,

@@ -16,15 +16,21 @@ export interface EnsuredPullRequest {
   created: boolean;
 }
 
+/**
+ * ai-fix's own open PR for the branch: from the repository itself (a fork in the same
+ * organisation has the same `owner:branch` label) and opened by an app, never a person's PR
+ * that happens to use the branch.
+ */
 async function findOpenPull(octokit: Octokit, spec: PullRequestSpec) {
   const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls', {
     owner: spec.owner,
     repo: spec.repo,
     head: `${spec.owner}:${spec.head}`,
     state: 'open',
-    per_page: 1,
+    per_page: 100,
   });
-  return data[0];
+  const self = `${spec.owner}/${spec.repo}`.toLowerCase();
+  return data.find((pull) => pull.head.repo?.full_name.toLowerCase() === self && pull.user?.type === 'Bot');
 }
 
 /** Creates the PR for the branch, or updates the open one: a rerun never makes a second PR. */

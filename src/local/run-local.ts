@@ -11,14 +11,18 @@ import { requireOpenAiKey, type Env } from '../config/env.ts';
 import { parseRepoConfig, REPO_CONFIG_PATH, type RepoConfig } from '../config/repo-config.ts';
 import { taskLimits } from '../config/task-limits.ts';
 import { formatDollars, formatNumber } from '../github/markdown.ts';
-import { runCommand } from '../sandbox/run-command.ts';
-import { sandboxEnv } from '../sandbox/sandbox-env.ts';
+import { boxAccess } from '../sandbox/box-access.ts';
+import { extractPatch } from '../sandbox/box-git.ts';
+import { startSandbox } from '../sandbox/start-sandbox.ts';
+import { openTaskBox, type TaskBox } from '../sandbox/task-box.ts';
+import { protectedPathGlobs } from '../security/protected-paths.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
-import { protectedPathGlobs } from '../security/protected-paths.ts';
+import { commitTree } from '../workspace/commit-and-push.ts';
 import { detectTestCommand } from '../workspace/detect-test-command.ts';
-import { git } from '../workspace/git.ts';
-import { commitLocalWork, createLocalWorktree, removeLocalWorktree } from './local-worktree.ts';
+import type { Workspace } from '../workspace/prepare-workspace.ts';
+import { verifyChange } from '../workspace/verify-change.ts';
+import { createLocalWorkspace, deliverLocalBranch, removeLocalWorkspace } from './local-workspace.ts';
 import type { RunOptions } from './run-args.ts';
 
 export interface LocalRunResult {
@@ -58,23 +62,35 @@ async function readRepoConfig(dir: string): Promise<RepoConfig> {
   return parsed.config;
 }
 
-/** `ai-fix run`: the worker's agent on a local checkout, its work left on a branch. */
+/**
+ * The agent's change, out of the box as a patch and verified as the worker verifies it, then
+ * committed on the branch; null when there is nothing to commit. Not cancellable: on Ctrl-C the
+ * work so far is kept.
+ */
+async function commitLocalWork(workspace: Workspace, box: TaskBox, protectedPaths: string[], message: string): Promise<{ sha: string; files: number; leftOut: string[] } | null> {
+  const patch = await extractPatch(box, [workspace.objects], workspace.baseSha, { maxBytes: 64 * 2 ** 20 });
+  const change = await verifyChange(workspace, patch, { protectedPaths, knownSecrets: [] });
+  const sha = await commitTree(workspace, change.tree, message);
+  return sha ? { sha, files: change.files.length, leftOut: change.leftOut.map((l) => `${l.path} (${l.why})`) } : null;
+}
+
+/** `ai-fix run`: the worker's agent on a local checkout, in the same sandbox, its work left on a branch. */
 export async function runLocal(options: RunOptions, env: Env, io: LocalRunIo): Promise<LocalRunResult> {
   const startedAt = Date.now();
   const client = createModelClient({ apiKey: requireOpenAiKey(env), baseURL: env.openaiBaseUrl, api: env.modelApi });
-  const worktree = await createLocalWorktree(options.repo);
+  const { workspace, repo } = await createLocalWorkspace(options.repo);
   let commit: LocalRunResult['commit'] = null;
+  let box: TaskBox | undefined;
   try {
+    const worktree = { dir: workspace.box.dir, branch: workspace.branch, repo };
+    const sandbox = await startSandbox({ requested: env.sandbox, limits: env.sandboxLimits, users: env.sandboxUsers, tmpBytes: env.sandboxTmpBytes, workdir: workspace.jobDir, log: io.log });
+    if (sandbox.mode === 'none') io.progress('WARNING: AI_FIX_SANDBOX=none: the agent\'s commands run on this machine without isolation');
+    box = await openTaskBox(sandbox, { workspace: workspace.box.dir, home: workspace.box.home, gitDir: workspace.box.gitDir, readOnly: [workspace.objects] });
     const config = await readRepoConfig(worktree.dir);
     const limits = taskLimits(config.limits, env.limitCaps);
-    const commandTimeoutMs = config.limits.command_timeout_seconds * 1000;
-    const shell = (command: string, timeoutMs?: number) =>
-      runCommand(command, {
-        cwd: worktree.dir,
-        env: sandboxEnv(worktree.home),
-        timeoutMs: Math.min(timeoutMs ?? commandTimeoutMs, commandTimeoutMs),
-        signal: io.signal,
-      });
+    const access = boxAccess(box, { objects: workspace.objects, baseSha: workspace.baseSha, commandTimeoutMs: config.limits.command_timeout_seconds * 1000, signal: io.signal });
+    const shell = access.runShell;
+    const protectedPaths = protectedPathGlobs(config.protected_paths);
     if (config.setup) {
       io.progress(`setup: ${config.setup}`);
       const setup = await shell(config.setup);
@@ -93,9 +109,9 @@ export async function runLocal(options: RunOptions, env: Env, io: LocalRunIo): P
       limits,
       startedAt,
       root: worktree.dir,
-      gitDir: (await git(['rev-parse', '--absolute-git-dir'], { cwd: worktree.dir })).trim(),
-      protectedPaths: protectedPathGlobs(config.protected_paths),
-      runShell: shell,
+      fileOwner: box.user,
+      protectedPaths,
+      ...access,
       testCommand,
       issue,
       images: await collectIssueImages(issueTexts(issue), { acceptsImages: info.images, model, source: anyHost, signal: io.signal }),
@@ -112,9 +128,15 @@ export async function runLocal(options: RunOptions, env: Env, io: LocalRunIo): P
       testsPassed = (await shell(testCommand)).exitCode === 0;
     }
     const why = outcome.status === 'finished' ? (outcome.summary ?? '') : `Stopped: ${outcome.reason ?? outcome.status}.${outcome.summary ? `\n\n${outcome.summary}` : ''}`;
-    commit = await commitLocalWork(worktree, `ai-fix: ${options.issue.title}\n\n${why}`.trim());
+    const committed = await commitLocalWork(workspace, box, protectedPaths, `ai-fix: ${options.issue.title}\n\n${why}`.trim());
+    if (committed) {
+      await deliverLocalBranch(workspace, repo);
+      commit = { sha: committed.sha, files: committed.files };
+      if (committed.leftOut.length) io.progress(`left out of the change: ${committed.leftOut.join(', ')}`);
+    }
     return { outcome, branch: worktree.branch, commit, model, testCommand, testsPassed, durationMs: Date.now() - startedAt };
   } finally {
-    await removeLocalWorktree(worktree, commit !== null);
+    await box?.close();
+    await removeLocalWorkspace(workspace);
   }
 }

@@ -1,23 +1,28 @@
 import type { SandboxDirs, SandboxPolicy } from './sandbox-policy.ts';
 
 /**
- * bubblewrap around one command: no network, its own pid/ipc/uts/user namespaces and session,
- * no capabilities, the host read-only with the worker's own places (temp dirs, home, other
- * jobs, key files) replaced by empty ones, and only this job's checkout and scratch home
- * writable. The repository metadata is visible read-only. Everything dies with bwrap.
+ * bubblewrap around one command: no network, its own pid/ipc/uts/user namespaces and session
+ * (and no further user namespaces inside), no capabilities, the host read-only with the worker's own places (temp dirs, home, other
+ * jobs, key files) replaced by small empty ones, and only this task's checkout, metadata and
+ * scratch home writable. Everything the command started dies with it (the pid namespace ends
+ * when its first process does).
  */
-export function bwrapArgs(dirs: SandboxDirs, hidden: SandboxPolicy['hidden']): string[] {
+export function bwrapArgs(dirs: SandboxDirs, policy: Pick<SandboxPolicy, 'hidden' | 'tmpBytes'>): string[] {
   return [
     'bwrap',
     '--die-with-parent',
     '--new-session',
     '--cap-drop', 'ALL',
     '--unshare-all',
+    // No user namespaces inside: they are the kernel surface most local exploits go through.
+    '--unshare-user',
+    '--disable-userns',
     '--ro-bind', '/', '/',
     '--dev', '/dev',
     '--proc', '/proc',
-    ...hidden.flatMap(({ path, kind }) => (kind === 'dir' ? ['--tmpfs', path] : ['--ro-bind', '/dev/null', path])),
-    '--ro-bind', dirs.gitDir, dirs.gitDir,
+    ...policy.hidden.flatMap(({ path, kind }) => (kind === 'dir' ? ['--size', String(policy.tmpBytes), '--tmpfs', path] : ['--ro-bind', '/dev/null', path])),
+    ...dirs.readOnly.flatMap((dir) => ['--ro-bind', dir, dir]),
+    '--bind', dirs.gitDir, dirs.gitDir,
     '--bind', dirs.home, dirs.home,
     '--bind', dirs.workspace, dirs.workspace,
     '--chdir', dirs.workspace,

@@ -2,12 +2,16 @@ import type { ResourceLimits } from './resource-limits.ts';
 
 export type SandboxMode = 'bwrap' | 'none';
 
-/** The directories one task's commands may write (its checkout and scratch home), and its metadata. */
+/** What one task's box may see of the host besides its read-only view of the system. */
 export interface SandboxDirs {
+  /** The checkout the agent works in (writable). */
   workspace: string;
+  /** Its scratch HOME and TMPDIR (writable). */
   home: string;
-  /** The repository metadata: readable by the agent's own git commands, never writable. */
+  /** The checkout's own repository metadata, the agent's to use (writable). */
   gitDir: string;
+  /** Host directories the box reads but never writes (the task repository's objects). */
+  readOnly: string[];
 }
 
 /** How the agent's commands run; decided once at start and passed to every task. */
@@ -15,15 +19,18 @@ export interface SandboxPolicy {
   mode: SandboxMode;
   limits: ResourceLimits;
   /**
-   * The unprivileged user commands run as when the worker is root: the kernel does not apply
-   * the process limit to root, and strangers' code should never run as root anyway.
+   * The unprivileged users commands run as when the worker is root, one per running task: the
+   * kernel does not apply the process limit to root, strangers' code should never run as root,
+   * and a task's user is how everything its commands started is found and stopped.
    */
-  user?: { uid: number; gid: number };
-  /** Host paths a bwrap sandbox does not see (replaced by an empty directory or file). */
+  users?: { first: number; count: number };
+  /** Host paths a bwrap box does not see (replaced by an empty directory or file). */
   hidden: Array<{ path: string; kind: 'dir' | 'file' }>;
+  /** Size of each empty directory (`/tmp` among them) a bwrap box gets. */
+  tmpBytes: number;
 }
 
-/** The user commands run as: `uid` (and the group of the same number) when the worker is root. */
-export function sandboxUser(uid: number, workerUid: number = process.getuid?.() ?? -1): SandboxPolicy['user'] {
-  return workerUid === 0 ? { uid, gid: uid } : undefined;
+/** The users commands run as: a range starting at `first` when the worker is root. */
+export function sandboxUsers(first: number, count: number, workerUid: number = process.getuid?.() ?? -1): SandboxPolicy['users'] {
+  return workerUid === 0 ? { first, count } : undefined;
 }

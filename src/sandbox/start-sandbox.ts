@@ -3,18 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
-import { handOverToSandbox } from './hand-over.ts';
 import { hiddenPaths } from './hidden-paths.ts';
 import type { ResourceLimits } from './resource-limits.ts';
-import { runSandboxed } from './run-sandboxed.ts';
-import { sandboxUser, type SandboxMode, type SandboxPolicy } from './sandbox-policy.ts';
+import { sandboxUsers, type SandboxMode, type SandboxPolicy } from './sandbox-policy.ts';
+import { openTaskBox } from './task-box.ts';
 
 export interface SandboxSetup {
-  /** AI_FIX_SANDBOX: `auto` is bwrap when it works on this host, else none with a warning. */
+  /** AI_FIX_SANDBOX: `auto` is bwrap, and refuses to start where bwrap cannot work. */
   requested: SandboxMode | 'auto';
   limits: ResourceLimits;
-  /** AI_FIX_SANDBOX_UID: who commands run as when the worker is root. */
-  uid: number;
+  /** AI_FIX_SANDBOX_UID and AI_FIX_SANDBOX_UIDS: who commands run as when the worker is root. */
+  users: { first: number; count: number };
+  tmpBytes: number;
   /** AI_FIX_WORKDIR: job directories live under `<workdir>/jobs`. */
   workdir: string;
   privateKeyPath?: string;
@@ -25,32 +25,36 @@ export interface SandboxSetup {
 async function tryPolicy(policy: SandboxPolicy, jobs: string): Promise<string | null> {
   const probeDir = await fs.mkdtemp(path.join(jobs, 'probe-'));
   try {
-    const dirs = { workspace: path.join(probeDir, 'repo'), home: path.join(probeDir, 'home'), gitDir: path.join(probeDir, 'git') };
-    await Promise.all(Object.values(dirs).map((dir) => fs.mkdir(dir)));
-    await handOverToSandbox(policy, [dirs.workspace, dirs.home]);
-    const result = await runSandboxed(policy, 'touch probe && test -r "$HOME"', { dirs, timeoutMs: 30_000 });
-    return result.exitCode === 0 ? null : result.output.trim() || `exit code ${result.exitCode}`;
+    const dirs = { workspace: path.join(probeDir, 'repo'), home: path.join(probeDir, 'home'), gitDir: path.join(probeDir, 'git'), readOnly: [] };
+    await Promise.all([dirs.workspace, dirs.home, dirs.gitDir].map((dir) => fs.mkdir(dir)));
+    const box = await openTaskBox(policy, dirs);
+    try {
+      const result = await box.run('touch probe && test -r "$HOME"', { timeoutMs: 30_000 });
+      return result.exitCode === 0 ? null : result.output.trim() || `exit code ${result.exitCode}`;
+    } finally {
+      await box.close();
+    }
   } finally {
     await fs.rm(probeDir, { recursive: true, force: true });
   }
 }
 
 /**
- * Decides the sandbox policy once at start and proves it works. A worker that cannot run
- * commands as asked stops here with one line, instead of failing every task.
+ * Decides the sandbox policy once at start and proves it works. Isolation fails closed: a
+ * worker that cannot isolate stops here with one line, unless `none` was asked for by name.
  */
 export async function startSandbox(setup: SandboxSetup): Promise<SandboxPolicy> {
-  const user = sandboxUser(setup.uid);
+  const users = sandboxUsers(setup.users.first, setup.users.count);
   const jobs = path.join(setup.workdir, 'jobs');
   await fs.mkdir(jobs, { recursive: true });
-  if (user) {
-    // The sandbox user only needs to pass through to its own job directory, not to list others.
+  if (users) {
+    // The sandbox users only need to pass through to their own job directory, not to list others.
     for (const dir of [setup.workdir, jobs]) {
       const { mode } = await fs.stat(dir);
       await fs.chmod(dir, mode | 0o111);
     }
   }
-  const none: SandboxPolicy = { mode: 'none', limits: setup.limits, user, hidden: [] };
+  const none: SandboxPolicy = { mode: 'none', limits: setup.limits, users, hidden: [], tmpBytes: setup.tmpBytes };
   if (setup.requested !== 'none') {
     const hidden = await hiddenPaths({
       workdir: setup.workdir,
@@ -61,19 +65,27 @@ export async function startSandbox(setup: SandboxSetup): Promise<SandboxPolicy> 
     });
     const bwrap: SandboxPolicy = { ...none, mode: 'bwrap', hidden };
     const failure = await tryPolicy(bwrap, jobs);
-    if (!failure) return ready(bwrap, setup.log);
-    if (setup.requested === 'bwrap') throw new ConfigError(`AI_FIX_SANDBOX: bwrap does not work on this host: ${failure.split('\n')[0]}`);
-    setup.log.warn({ failure }, 'bwrap does not work on this host: agent commands run without isolation (no network or filesystem separation); install bubblewrap and allow user namespaces, or set AI_FIX_SANDBOX=none to silence this');
+    if (failure) {
+      throw new ConfigError(
+        `AI_FIX_SANDBOX: the agent's commands cannot be isolated here (bwrap: ${failure.split('\n')[0]}); install bubblewrap and allow user namespaces (see README, Security), or set AI_FIX_SANDBOX=none to run them unisolated on your own machine`,
+      );
+    }
+    return ready(bwrap, setup.log);
   }
   const failure = await tryPolicy(none, jobs);
   if (failure) {
-    const who = user ? `the sandbox user (uid ${user.uid})` : 'the sandbox';
+    const who = users ? `the sandbox users (uid ${users.first} and up)` : 'the sandbox';
     throw new ConfigError(`AI_FIX_WORKDIR: ${who} cannot work in ${setup.workdir} (${failure}); choose a directory every user can pass through, or run the worker as a non-root user`);
   }
+  setup.log.warn(
+    users
+      ? 'AI_FIX_SANDBOX=none: the agent\'s commands run on this host without isolation (each task as its own user, with the network and a view of everything that user can read); use it only for your own repositories'
+      : 'AI_FIX_SANDBOX=none: the agent\'s commands run on this host as this user, without isolation (network, files, and processes they leave behind); use it only for your own repositories',
+  );
   return ready(none, setup.log);
 }
 
 function ready(policy: SandboxPolicy, log: Logger): SandboxPolicy {
-  log.info({ mode: policy.mode, user: policy.user?.uid, limits: policy.limits, hidden: policy.hidden.map((h) => h.path) }, 'sandbox ready');
+  log.info({ mode: policy.mode, users: policy.users, limits: policy.limits, hidden: policy.hidden.map((h) => h.path) }, 'sandbox ready');
   return policy;
 }

@@ -1,22 +1,26 @@
-import { installationToken, type InstallationOctokit } from '../github/installation-client.ts';
 import type { Logger } from '../util/logger.ts';
-import { commitAll, pushBranch } from '../workspace/commit-and-push.ts';
-import type { Workspace } from '../workspace/prepare-workspace.ts';
+import { commitTree, pushBranch } from '../workspace/commit-and-push.ts';
+import { hostGit } from '../workspace/prepare-workspace.ts';
+import { sealChange } from './stages/seal.ts';
+import type { PreparedTask } from './task-context.ts';
 
 /**
- * Before a task is handed to another worker, its uncommitted work is pushed to the task branch
- * so the next run continues from it instead of starting over.
+ * Before a task is handed to another worker, its work so far goes through the same boundary as
+ * a finished change (out of the box as a patch, verified on the host) and is pushed to the task
+ * branch, so the next run continues from it instead of starting over.
  */
-export async function saveWorkInProgress(
-  inFlight: { workspace?: Workspace; cloneUrl?: string },
-  octokit: InstallationOctokit,
-  log: Logger,
-): Promise<void> {
-  const { workspace, cloneUrl } = inFlight;
-  if (!workspace || !cloneUrl) return;
+export async function saveWorkInProgress(task: PreparedTask, log: Logger): Promise<void> {
   try {
-    const sha = await commitAll(workspace, 'WIP: ai-fix work in progress (worker restarted)');
-    if (sha || workspace.continued) await pushBranch(workspace, cloneUrl, await installationToken(octokit));
+    // The task's own signal is aborted: the box is asked again under a fresh one.
+    const sealed = await sealChange({ ...task, signal: new AbortController().signal });
+    if (sealed.refusal) {
+      log.warn('work in progress not saved: it adds what looks like a credential');
+      return;
+    }
+    const sha = await commitTree(task.workspace, sealed.change.tree, 'WIP: ai-fix work in progress (worker restarted)');
+    // Also a commit made before the stop that its push did not get out.
+    const head = (await hostGit(task.workspace, ['rev-parse', `refs/heads/${task.workspace.branch}`])).trim();
+    if (head !== task.workspace.baseSha || task.workspace.continued) await pushBranch(task.workspace, task.repoData.clone_url, await task.token());
     log.info({ sha }, 'work in progress saved to the task branch');
   } catch (err) {
     log.warn({ err }, 'could not save work in progress');

@@ -5,8 +5,10 @@ import type { RepoConfig } from '../config/repo-config.ts';
 import type { FollowUp } from '../agent/prompts.ts';
 import type { InstallationOctokit } from '../github/installation-client.ts';
 import { readPullFeedback, type PullFeedback } from '../github/review-feedback.ts';
+import { openPulls } from '../queue/open-pulls.ts';
 import { readPullRequestState, updatePullRequestState } from '../queue/pull-request-state.ts';
 import { branchForIssue, type TaskRequest } from '../queue/task-request.ts';
+import type { MergeOutcome } from '../workspace/merge-base.ts';
 import type { TaskDependencies } from './task-dependencies.ts';
 
 /** Where a task starts and what it is told: the only things that differ between task kinds. */
@@ -30,7 +32,15 @@ export type TaskPlan =
       followUp: FollowUp;
     }
   /** Merge the base branch in; the agent is told what to do once the merge shows what is needed. */
-  | { kind: 'rebase'; base: string; pullNumber: number; pullUrl: string; ifConflicting: boolean }
+  | {
+      kind: 'rebase';
+      base: string;
+      pullNumber: number;
+      pullUrl: string;
+      ifConflicting: boolean;
+      /** The merge, once the rebase kind made it (each run plans afresh). */
+      merged?: MergeOutcome;
+    }
   /** Every check passed: no agent, just the finishing touches. */
   | { kind: 'green'; pullNumber: number; pullUrl: string; draft: boolean; nodeId: string; checks: number }
   /** Nothing to do (checks still running, a newer commit, a closed PR): no comment either. */
@@ -50,9 +60,8 @@ export async function planTask(
   const repo = { owner: request.repo.owner, repo: request.repo.name };
   const { data: pull } = await octokit.rest.pulls.get({ ...repo, pull_number: request.pullNumber });
   if (pull.state !== 'open') return { kind: 'skip', reason: 'the pull request is closed' };
-  if (pull.head.ref !== branchForIssue(request.issueNumber)) {
-    return { kind: 'skip', reason: `the pull request's branch is ${pull.head.ref}, not ai-fix's` };
-  }
+  const foreign = await whyNotOurs(deps, request, pull);
+  if (foreign) return { kind: 'skip', reason: foreign };
   if (request.kind === 'fix-ci') return planCiFix(octokit, deps, request, config, pull);
   if (request.kind === 'rebase') return planRebase(octokit, request, pull);
   const answeredUpTo = new Date().toISOString();
@@ -77,6 +86,21 @@ export async function planTask(
 }
 
 type Pull = Awaited<ReturnType<InstallationOctokit['rest']['pulls']['get']>>['data'];
+
+/**
+ * The queue is not trusted: before anything is pushed, the pull request read from GitHub must be
+ * one ai-fix opened, on its branch in this repository. A fork's head would have ai-fix push to a
+ * same-named branch here; a PR someone else opened on an `ai-fix/` branch is not ai-fix's to work on.
+ */
+async function whyNotOurs(deps: TaskDependencies, request: TaskRequest, pull: Pull): Promise<string | null> {
+  if (pull.head.ref !== branchForIssue(request.issueNumber)) return `the pull request's branch is ${pull.head.ref}, not ai-fix's`;
+  if (pull.head.repo === null) return 'ignored: pull request head is a deleted fork';
+  if (pull.base.repo.id !== request.repo.id) return 'ignored: pull request is into another repository';
+  if (pull.head.repo.id !== request.repo.id) return 'ignored: pull request head is a fork';
+  const opened = await openPulls(deps.redis, deps.env.queuePrefix, request.repo.id);
+  if (!opened.some((p) => p.pullNumber === pull.number && p.issueNumber === request.issueNumber)) return 'ignored: not an open pull request opened by ai-fix';
+  return null;
+}
 
 // GitHub answers `mergeable: null` while it is still working it out after a push.
 const MERGEABILITY_POLLS = 5;

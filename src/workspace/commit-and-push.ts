@@ -1,67 +1,60 @@
-import { git, gitWithRetry } from './git.ts';
-import type { Workspace } from './prepare-workspace.ts';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cleanForDisplay } from '../util/display-text.ts';
+import { GitError, gitWithRetry } from './git.ts';
+import { authorEnv, hostGit, type Workspace } from './prepare-workspace.ts';
 
-/** Commits everything the agent changed; returns null when there is nothing to commit. */
-export async function commitAll(workspace: Workspace, message: string): Promise<string | null> {
-  await git(['add', '--all'], { cwd: workspace.dir, gitDir: workspace.gitDir });
-  const staged = await git(['diff', '--cached', '--name-only'], { cwd: workspace.dir, gitDir: workspace.gitDir });
-  if (!staged.trim()) return null;
-  await git(['commit', '--no-verify', '--quiet', '-m', message], { cwd: workspace.dir, gitDir: workspace.gitDir });
-  return (await git(['rev-parse', 'HEAD'], { cwd: workspace.dir, gitDir: workspace.gitDir })).trim();
+/**
+ * Commits `tree` on the task branch of the host repository, with `parents` (the branch's head
+ * by default); null when the tree is the parent's and there is a single parent (nothing changed).
+ */
+export async function commitTree(workspace: Workspace, tree: string, message: string, parents?: string[]): Promise<string | null> {
+  const head = (await hostGit(workspace, ['rev-parse', `refs/heads/${workspace.branch}`])).trim();
+  const parentShas = parents ?? [head];
+  if (parentShas.length === 1 && (await hostGit(workspace, ['rev-parse', `${parentShas[0]}^{tree}`])).trim() === tree) return null;
+  const messageFile = path.join(workspace.jobDir, 'commit-message');
+  await fs.writeFile(messageFile, cleanForDisplay(message));
+  const sha = (await hostGit(workspace, ['commit-tree', tree, ...parentShas.flatMap((p) => ['-p', p]), '-F', messageFile], { env: authorEnv(workspace) })).trim();
+  await hostGit(workspace, ['update-ref', `refs/heads/${workspace.branch}`, sha]);
+  return sha;
 }
 
-/** Files changed on the branch since this run started, with their status letters. */
-export async function changedFiles(workspace: Workspace): Promise<Array<{ status: string; path: string }>> {
-  const out = await git(['diff', '--name-status', '--no-renames', workspace.baseSha, 'HEAD'], { cwd: workspace.dir, gitDir: workspace.gitDir });
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [status = '?', ...rest] = line.split('\t');
-      return { status, path: rest.join('\t') };
-    });
-}
-
-export async function diffStat(workspace: Workspace): Promise<string> {
-  return (await git(['diff', '--stat', workspace.baseSha, 'HEAD'], { cwd: workspace.dir, gitDir: workspace.gitDir })).trim();
+/** Every file path on the task branch, as committed. */
+export async function branchFiles(workspace: Workspace): Promise<string[]> {
+  return (await hostGit(workspace, ['ls-tree', '-r', '-z', '--name-only', '--full-tree', `refs/heads/${workspace.branch}`])).split('\0').filter(Boolean);
 }
 
 export class PushRefusedError extends Error {
   override name = 'PushRefusedError';
 }
 
-/** True when `sha` is HEAD or an ancestor of it (false when this clone does not even have it). */
-async function isAncestorOfHead(workspace: Workspace, sha: string): Promise<boolean> {
+/** True when `sha` is an ancestor of the task branch (false when this repository does not even have it). */
+async function isAncestorOfBranch(workspace: Workspace, sha: string): Promise<boolean> {
   try {
-    await git(['merge-base', '--is-ancestor', sha, 'HEAD'], { cwd: workspace.dir, gitDir: workspace.gitDir });
+    await hostGit(workspace, ['merge-base', '--is-ancestor', sha, `refs/heads/${workspace.branch}`]);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if (err instanceof GitError) return false;
+    throw err;
   }
 }
 
 /**
- * Pushes the task branch and nothing else: an explicit URL and refspec (so whatever the agent
- * wrote into the checkout cannot redirect the push), no tags, never forced. When the branch
- * moved on GitHub while ai-fix worked, the push is refused before it is tried: ai-fix does not
- * write over commits it did not build on.
+ * Pushes the task branch of the host repository and nothing else: an explicit URL and refspec,
+ * no tags, never forced. When the branch moved on GitHub while ai-fix worked, the push is
+ * refused before it is tried: ai-fix does not write over commits it did not build on.
  */
-export async function pushBranch(
-  workspace: Workspace,
-  cloneUrl: string,
-  token: string,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function pushBranch(workspace: Workspace, cloneUrl: string, token: string, signal?: AbortSignal): Promise<void> {
   if (!workspace.branch.startsWith('ai-fix/')) {
     throw new PushRefusedError(`refusing to push ${workspace.branch}: only ai-fix/* branches are pushed`);
   }
   const ref = `refs/heads/${workspace.branch}`;
-  const options = { cwd: workspace.dir, gitDir: workspace.gitDir, token, signal };
-  const remoteSha = (await gitWithRetry(['ls-remote', cloneUrl, ref], options)).split('\t')[0]?.trim();
-  if (remoteSha && !(await isAncestorOfHead(workspace, remoteSha))) {
+  const options = { token, signal };
+  const remoteSha = (await gitWithRetry([`--git-dir=${workspace.hostGitDir}`, 'ls-remote', cloneUrl, ref], options)).split('\t')[0]?.trim();
+  if (remoteSha && !(await isAncestorOfBranch(workspace, remoteSha))) {
     throw new PushRefusedError(
       `the branch ${workspace.branch} changed on GitHub while ai-fix worked (it is now at ${remoteSha.slice(0, 7)}); ai-fix does not overwrite commits it did not build on`,
     );
   }
-  await gitWithRetry(['push', '--no-verify', '--porcelain', '--no-follow-tags', cloneUrl, `HEAD:${ref}`], options);
+  await gitWithRetry([`--git-dir=${workspace.hostGitDir}`, 'push', '--no-verify', '--porcelain', '--no-follow-tags', cloneUrl, `${ref}:${ref}`], options);
 }

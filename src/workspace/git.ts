@@ -13,16 +13,23 @@ export interface GitOptions {
   token?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** More variables for this command (an index file of its own, an author). */
+  env?: Record<string, string>;
+  /** Written to the command's standard input. */
+  input?: string;
 }
 
 export class GitError extends Error {
   override name = 'GitError';
   readonly stderr: string;
   readonly exitCode: number | null;
-  constructor(message: string, stderr: string, exitCode: number | null) {
+  /** What the command printed before it failed (merge-tree prints its tree and exits 1). */
+  readonly stdout: string;
+  constructor(message: string, stderr: string, exitCode: number | null, stdout = '') {
     super(message);
     this.stderr = stderr;
     this.exitCode = exitCode;
+    this.stdout = stdout;
   }
 }
 
@@ -49,12 +56,12 @@ function gitEnv(token?: string): NodeJS.ProcessEnv {
 
 export function git(args: string[], options: GitOptions = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'git',
       [...SAFE_CONFIG, ...(options.gitDir ? [`--git-dir=${options.gitDir}`, `--work-tree=${options.cwd ?? '.'}`] : []), ...args],
       {
         cwd: options.cwd,
-        env: gitEnv(options.token),
+        env: { ...gitEnv(options.token), ...options.env },
         signal: options.signal,
         timeout: options.timeoutMs ?? 10 * 60_000,
         maxBuffer: 64 * 1024 * 1024,
@@ -65,12 +72,15 @@ export function git(args: string[], options: GitOptions = {}): Promise<string> {
           const stderrText = redact(String(stderr).trim(), secrets);
           const detail = stderrText || redact(err.message, secrets);
           const exitCode = typeof err.code === 'number' ? err.code : null;
-          reject(new GitError(`git ${args[0]} failed: ${detail.split('\n').slice(-5).join(' / ')}`, stderrText, exitCode));
+          reject(new GitError(`git ${args[0]} failed: ${detail.split('\n').slice(-5).join(' / ')}`, stderrText, exitCode, String(stdout)));
           return;
         }
         resolve(stdout);
       },
     );
+    // A command that exits without reading its input must not take the worker down with EPIPE.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(options.input);
   });
 }
 

@@ -1,61 +1,61 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { git, gitWithRetry } from './git.ts';
-import type { Workspace } from './prepare-workspace.ts';
+import { GitError, gitWithRetry } from './git.ts';
+import { authorEnv, hostGit, type Workspace } from './prepare-workspace.ts';
 
 export type MergeOutcome =
   | { status: 'up-to-date'; baseSha: string }
-  | { status: 'clean' | 'conflicts'; baseSha: string; /** The task branch before the merge. */ branchSha: string; conflicts: string[] };
+  | {
+      status: 'clean' | 'conflicts';
+      baseSha: string;
+      /** The task branch before the merge. */
+      branchSha: string;
+      /** The merge commit the box starts from: conflict markers and all when there are conflicts. */
+      mergeSha: string;
+      conflicts: string[];
+    };
 
 /**
- * Merges the latest base branch into the task branch and commits the merge, conflict markers
- * and all, as the run's new starting point: the agent's resolution is then measured (and
- * reviewed) against it, and folded into that same commit by `sealMerge`, so the pushed history
- * never holds a marker.
+ * Merges the latest base branch into the task branch in the host repository, without a work
+ * tree (`git merge-tree`), and commits the merge, conflict markers and all, as the run's
+ * starting point: the agent's resolution is then measured (and reviewed) against it, and
+ * becomes the tree of the final merge commit, so the pushed history never holds a marker.
  */
-export async function mergeBaseBranch(
-  workspace: Workspace,
-  spec: { cloneUrl: string; base: string; token: string; message: string; signal?: AbortSignal },
-): Promise<MergeOutcome> {
-  const repo = { cwd: workspace.dir, gitDir: workspace.gitDir };
+export async function mergeBaseBranch(workspace: Workspace, spec: { cloneUrl: string; base: string; token: string; message: string; signal?: AbortSignal }): Promise<MergeOutcome> {
   const ref = `refs/remotes/origin/${spec.base}`;
-  await gitWithRetry(['fetch', '--no-tags', spec.cloneUrl, `+refs/heads/${spec.base}:${ref}`], { ...repo, token: spec.token, signal: spec.signal });
-  const baseSha = (await git(['rev-parse', ref], repo)).trim();
-  const branchSha = (await git(['rev-parse', 'HEAD'], repo)).trim();
-  if (await isAncestor(repo, baseSha, branchSha)) return { status: 'up-to-date', baseSha };
-  let status: 'clean' | 'conflicts' = 'clean';
-  let conflicts: string[] = [];
+  await gitWithRetry([`--git-dir=${workspace.hostGitDir}`, 'fetch', '--quiet', '--no-tags', spec.cloneUrl, `+refs/heads/${spec.base}:${ref}`], { token: spec.token, signal: spec.signal });
+  const baseSha = (await hostGit(workspace, ['rev-parse', `${ref}^{commit}`])).trim();
+  const branchSha = workspace.baseSha;
   try {
-    await git(['merge', '--no-ff', '--no-verify', '--no-edit', '-m', spec.message, baseSha], repo);
+    await hostGit(workspace, ['merge-base', '--is-ancestor', baseSha, branchSha]);
+    return { status: 'up-to-date', baseSha };
   } catch (err) {
-    conflicts = (await git(['diff', '--name-only', '--diff-filter=U', '-z'], repo)).split('\0').filter(Boolean);
-    // A merge that failed for another reason than conflicts is not ours to paper over.
-    if (conflicts.length === 0) throw err;
-    status = 'conflicts';
-    await git(['add', '--all'], repo);
-    await git(['commit', '--no-verify', '--quiet', '--no-edit', '-m', spec.message], repo);
+    if (!(err instanceof GitError)) throw err;
   }
-  workspace.baseSha = (await git(['rev-parse', 'HEAD'], repo)).trim();
-  return { status, baseSha, branchSha, conflicts };
-}
-
-async function isAncestor(repo: { cwd: string; gitDir: string }, ancestor: string, of: string): Promise<boolean> {
+  let output: string;
+  let status: 'clean' | 'conflicts' = 'clean';
   try {
-    await git(['merge-base', '--is-ancestor', ancestor, of], repo);
-    return true;
-  } catch {
-    return false;
+    output = await hostGit(workspace, ['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', branchSha, baseSha]);
+  } catch (err) {
+    // Exit code 1 is a merge with conflicts; anything else is not ours to paper over.
+    if (!(err instanceof GitError) || err.exitCode !== 1 || !err.stdout) throw err;
+    output = err.stdout;
+    status = 'conflicts';
   }
+  const [tree = '', ...rest] = output.split('\0');
+  const conflicts = status === 'conflicts' ? [...new Set(rest.filter(Boolean))] : [];
+  const mergeSha = (await hostGit(workspace, ['commit-tree', tree, '-p', branchSha, '-p', baseSha, '-m', spec.message], { env: authorEnv(workspace) })).trim();
+  await hostGit(workspace, ['update-ref', `refs/heads/${workspace.branch}`, mergeSha]);
+  workspace.baseSha = mergeSha;
+  return { status, baseSha, branchSha, mergeSha, conflicts };
 }
 
 // Only the outer markers: a line of seven `=` is also a Markdown heading underline.
 const MARKER = /^(<{7}|>{7})( |$)/m;
 
-/** The conflicted files that still hold a conflict marker. */
-export async function filesWithConflictMarkers(workspace: Workspace, files: string[]): Promise<string[]> {
+/** The conflicted files that still hold a conflict marker in `tree` (read from objects, not files). */
+export async function filesWithConflictMarkers(workspace: Workspace, tree: string, files: string[]): Promise<string[]> {
   const left: string[] = [];
   for (const file of files) {
-    const text = await fs.readFile(path.join(workspace.dir, file), 'utf8').catch(() => '');
+    const text = await hostGit(workspace, ['cat-file', '-p', `${tree}:${file}`]).catch(() => '');
     if (MARKER.test(text)) left.push(file);
   }
   return left;
@@ -63,14 +63,6 @@ export async function filesWithConflictMarkers(workspace: Workspace, files: stri
 
 /** Files under `dir` that the merge changed on the task branch (e.g. `.github/workflows`). */
 export async function mergeChanged(workspace: Workspace, merge: Extract<MergeOutcome, { branchSha: string }>, dir: string): Promise<string[]> {
-  const out = await git(['diff', '--name-only', '-z', merge.branchSha, 'HEAD', '--', dir], { cwd: workspace.dir, gitDir: workspace.gitDir });
+  const out = await hostGit(workspace, ['diff-tree', '-r', '--name-only', '-z', merge.branchSha, merge.mergeSha, '--', dir]);
   return out.split('\0').filter(Boolean);
-}
-
-/** Folds what is staged (the resolution) into the merge commit, keeping its two parents. */
-export async function sealMerge(workspace: Workspace, message: string): Promise<string> {
-  const repo = { cwd: workspace.dir, gitDir: workspace.gitDir };
-  await git(['add', '--all'], repo);
-  await git(['commit', '--amend', '--no-verify', '--quiet', '-m', message], repo);
-  return (await git(['rev-parse', 'HEAD'], repo)).trim();
 }

@@ -18,9 +18,8 @@ export interface MirrorCheckout {
   cloneUrl: string;
   branch: string;
   token: string;
-  /** Where the clone's metadata goes (outside `dir`, as prepare-workspace requires). */
+  /** Where the task's bare repository goes. */
   gitDir: string;
-  dir: string;
   signal?: AbortSignal;
 }
 
@@ -47,9 +46,9 @@ async function fetchInto(mirror: string, spec: MirrorCheckout): Promise<void> {
 }
 
 /**
- * Fetches `branch` into the repository's mirror and clones it from there into `dir`/`gitDir`,
- * with `origin` pointing at `cloneUrl` as a network clone's would. A mirror that cannot be
- * updated is rebuilt once from scratch.
+ * Fetches `branch` into the repository's mirror and clones it from there, bare, into `gitDir`
+ * (hard links, no network), with `origin` pointing at `cloneUrl` as a network clone's would. A
+ * mirror that cannot be updated is rebuilt once from scratch.
  */
 export async function cloneThroughMirror(cache: MirrorCache, spec: MirrorCheckout): Promise<void> {
   await fs.mkdir(cache.root, { recursive: true });
@@ -62,12 +61,11 @@ export async function cloneThroughMirror(cache: MirrorCache, spec: MirrorCheckou
       await fs.rm(mirror, { recursive: true, force: true });
       await fetchInto(mirror, spec);
     }
-    await fs.rm(spec.dir, { recursive: true, force: true });
     await fs.rm(spec.gitDir, { recursive: true, force: true });
-    await git(['clone', '--quiet', '--no-tags', '--single-branch', '--separate-git-dir', spec.gitDir, '--branch', spec.branch, mirror, spec.dir], { signal: spec.signal });
+    await git(['clone', '--bare', '--quiet', '--no-tags', '--single-branch', '--branch', spec.branch, mirror, spec.gitDir], { signal: spec.signal });
     await fs.writeFile(path.join(mirror, LAST_USED), `${Date.now()}\n`);
   });
-  await git(['remote', 'set-url', 'origin', spec.cloneUrl], { cwd: spec.dir, gitDir: spec.gitDir });
+  await git([`--git-dir=${spec.gitDir}`, 'remote', 'set-url', 'origin', spec.cloneUrl]);
   await evictMirrors(cache, mirror);
 }
 

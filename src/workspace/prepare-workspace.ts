@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { git, gitWithRetry, retryTransient } from './git.ts';
+import { git, gitWithRetry, retryTransient, type GitOptions } from './git.ts';
 import { cloneThroughMirror, type MirrorCache } from './mirror-cache.ts';
 
 export interface WorkspaceSpec {
@@ -16,50 +16,97 @@ export interface WorkspaceSpec {
   mirrors?: MirrorCache;
 }
 
-export interface Workspace {
+/** The box's side of a task: what the agent may write. */
+export interface BoxCheckout {
   /** The checkout the agent works in. */
   dir: string;
-  /**
-   * The repository metadata, outside the checkout: the worker's git commands name it
-   * explicitly, and the sandbox sees it read-only (or not at all).
-   */
+  /** Its repository metadata (objects borrowed read-only from the host repository). */
   gitDir: string;
-  /** A scratch HOME/TMPDIR for the agent's commands, outside the checkout. */
+  /** A scratch HOME/TMPDIR for the agent's commands. */
   home: string;
+}
+
+export interface Workspace {
+  jobDir: string;
+  /**
+   * The host's own bare repository of the task: fetched with the token, never mounted into the
+   * box, never pointed at a tree the agent wrote. Verification and publishing happen here.
+   */
+  hostGitDir: string;
+  /** Its objects: what the box reads (never writes) to share history without a second copy. */
+  objects: string;
+  box: BoxCheckout;
   branch: string;
-  /** The commit the branch started from in this run; the diff is measured against it. */
+  /** The commit the box started from in this run; the change is measured against it. */
   baseSha: string;
   /** True when the branch already existed on the remote (a rerun continues it). */
   continued: boolean;
+  committer: { name: string; email: string };
 }
 
-/** Clones the repository and checks out the task branch, continuing it if it already exists. */
+export function hostGit(workspace: Pick<Workspace, 'hostGitDir'>, args: string[], options: Omit<GitOptions, 'cwd' | 'gitDir'> = {}): Promise<string> {
+  return git([`--git-dir=${workspace.hostGitDir}`, ...args], options);
+}
+
+/** Who ai-fix's commits are by, for host git commands that create them. */
+export function authorEnv(workspace: Pick<Workspace, 'committer'>): Record<string, string> {
+  const who = workspace.committer;
+  return { GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email };
+}
+
+/**
+ * The host repository (base branch, and the task branch when it exists), then the box's
+ * checkout of where the task starts: written by host git from the host's own objects, before
+ * any command of the task has run.
+ */
 export async function prepareWorkspace(spec: WorkspaceSpec): Promise<Workspace> {
-  const dir = path.join(spec.jobDir, 'repo');
-  const gitDir = path.join(spec.jobDir, 'git');
-  const home = path.join(spec.jobDir, 'home');
+  const hostGitDir = path.join(spec.jobDir, 'host.git');
+  const box: BoxCheckout = { dir: path.join(spec.jobDir, 'box', 'repo'), gitDir: path.join(spec.jobDir, 'box', 'git'), home: path.join(spec.jobDir, 'box', 'home') };
   await fs.rm(spec.jobDir, { recursive: true, force: true });
-  await fs.mkdir(home, { recursive: true });
+  await fs.mkdir(box.home, { recursive: true });
   const auth = { token: spec.token, signal: spec.signal };
   if (spec.mirrors) {
-    await cloneThroughMirror(spec.mirrors, { cloneUrl: spec.cloneUrl, branch: spec.defaultBranch, token: spec.token, gitDir, dir, signal: spec.signal });
-  } else await retryTransient(async () => {
-    // A failed clone leaves a partial directory behind.
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.rm(gitDir, { recursive: true, force: true });
-    return git(['clone', '--no-tags', '--single-branch', '--separate-git-dir', gitDir, '--branch', spec.defaultBranch, spec.cloneUrl, dir], auth);
-  }, spec.signal);
-  const repo = { cwd: dir, gitDir };
-  const remoteBranch = await gitWithRetry(['ls-remote', '--heads', spec.cloneUrl, `refs/heads/${spec.branch}`], { ...auth, ...repo });
+    await cloneThroughMirror(spec.mirrors, { cloneUrl: spec.cloneUrl, branch: spec.defaultBranch, token: spec.token, gitDir: hostGitDir, signal: spec.signal });
+  } else {
+    await retryTransient(async () => {
+      // A failed clone leaves a partial directory behind.
+      await fs.rm(hostGitDir, { recursive: true, force: true });
+      return git(['clone', '--bare', '--quiet', '--no-tags', '--single-branch', '--branch', spec.defaultBranch, spec.cloneUrl, hostGitDir], auth);
+    }, spec.signal);
+  }
+  const workspace = { hostGitDir };
+  const remoteBranch = await gitWithRetry([`--git-dir=${hostGitDir}`, 'ls-remote', '--heads', spec.cloneUrl, `refs/heads/${spec.branch}`], auth);
   const continued = remoteBranch.trim().length > 0;
   if (continued) {
-    await gitWithRetry(['fetch', '--no-tags', spec.cloneUrl, `+refs/heads/${spec.branch}:refs/remotes/origin/${spec.branch}`], { ...auth, ...repo });
-    await git(['checkout', '-B', spec.branch, `origin/${spec.branch}`], repo);
-  } else {
-    await git(['checkout', '-B', spec.branch], repo);
+    await gitWithRetry([`--git-dir=${hostGitDir}`, 'fetch', '--quiet', '--no-tags', spec.cloneUrl, `+refs/heads/${spec.branch}:refs/heads/${spec.branch}`], auth);
   }
-  await git(['config', 'user.name', spec.committer.name], repo);
-  await git(['config', 'user.email', spec.committer.email], repo);
-  const baseSha = (await git(['rev-parse', 'HEAD'], repo)).trim();
-  return { dir, gitDir, home, branch: spec.branch, baseSha, continued };
+  const baseSha = (await hostGit(workspace, ['rev-parse', `refs/heads/${continued ? spec.branch : spec.defaultBranch}^{commit}`])).trim();
+  await hostGit(workspace, ['update-ref', `refs/heads/${spec.branch}`, baseSha]);
+  await checkoutForBox({ hostGitDir, box, branch: spec.branch, startSha: baseSha, cloneUrl: spec.cloneUrl, committer: spec.committer, signal: spec.signal });
+  return { jobDir: spec.jobDir, hostGitDir, objects: path.join(hostGitDir, 'objects'), box, branch: spec.branch, baseSha, continued, committer: spec.committer };
+}
+
+/**
+ * (Re)creates the box's checkout at `startSha`, its objects borrowed from the host repository.
+ * The agent gets a repository of its own it may commit to: nothing in it is read back.
+ */
+export async function checkoutForBox(input: {
+  hostGitDir: string;
+  box: BoxCheckout;
+  branch: string;
+  startSha: string;
+  cloneUrl: string;
+  committer: { name: string; email: string };
+  signal?: AbortSignal;
+}): Promise<void> {
+  const { box, signal } = input;
+  await fs.rm(box.dir, { recursive: true, force: true });
+  await fs.rm(box.gitDir, { recursive: true, force: true });
+  await git(['clone', '--quiet', '--shared', '--no-checkout', '--no-tags', '--separate-git-dir', box.gitDir, input.hostGitDir, box.dir], { signal });
+  const repo = { cwd: box.dir, gitDir: box.gitDir, signal };
+  await git(['checkout', '--quiet', '-B', input.branch, input.startSha], repo);
+  // The agent sees `origin` as GitHub's, though the box cannot reach it.
+  await git(['remote', 'set-url', 'origin', input.cloneUrl], repo);
+  await git(['config', 'user.name', input.committer.name], repo);
+  await git(['config', 'user.email', input.committer.email], repo);
 }

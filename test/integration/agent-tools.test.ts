@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { unisolatedAccess } from '../support/local-repo.ts';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FileViews } from '../../src/agent/tools/file-views.ts';
 import { defaultTools } from '../../src/agent/tools/index.ts';
@@ -50,12 +51,14 @@ beforeAll(async () => {
   await fs.symlink('.git', path.join(root, 'git-link'));
   execFileSync('git', ['init', '-q'], { cwd: root });
   execFileSync('git', ['add', '-A'], { cwd: root });
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-q', '-m', 'initial'], { cwd: root });
+  const signal = new AbortController().signal;
   context = {
     root,
-    gitDir: path.join(root, '.git'),
+    ...unisolatedAccess(root, os.tmpdir(), signal),
     runShell: (command, timeoutMs) => runCommand(command, { cwd: root, env: sandboxEnv(os.tmpdir()), timeoutMs: timeoutMs ?? 10_000, outputLimit: 4096 }),
     testCommand: 'grep -q "v1 = 1;" src/a.ts',
-    signal: new AbortController().signal,
+    signal,
     protectedPaths: ['.github/workflows/**', 'secrets/**'],
     views: new FileViews(),
   };

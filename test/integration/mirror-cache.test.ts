@@ -55,13 +55,19 @@ describe('workspaces prepared through the per-repository mirror cache', () => {
     if (root) await fs.rm(root, { recursive: true, force: true });
   });
 
-  it('clones the default branch with the metadata outside the checkout and origin at the real remote', async () => {
+  it('makes a host repository the box never sees, and a box checkout of the task branch whose objects come from it', async () => {
     const workspace = await prepare(repo);
-    expect(await fs.readFile(path.join(workspace.dir, 'a.txt'), 'utf8')).toBe('one\n');
-    expect(path.relative(workspace.dir, workspace.gitDir).startsWith('..')).toBe(true);
-    expect((await fs.stat(path.join(workspace.dir, '.git'))).isFile()).toBe(true);
-    expect(gitIn(workspace.dir, ['--git-dir', workspace.gitDir, 'remote', 'get-url', 'origin'])).toBe(repo.cloneUrl);
-    expect(gitIn(workspace.dir, ['--git-dir', workspace.gitDir, 'branch', '--show-current'])).toBe('ai-fix/issue-1');
+    const { box } = workspace;
+    expect(await fs.readFile(path.join(box.dir, 'a.txt'), 'utf8')).toBe('one\n');
+    expect(path.relative(box.dir, box.gitDir).startsWith('..')).toBe(true);
+    expect((await fs.stat(path.join(box.dir, '.git'))).isFile()).toBe(true);
+    expect(gitIn(box.dir, ['--git-dir', box.gitDir, 'remote', 'get-url', 'origin'])).toBe(repo.cloneUrl);
+    expect(gitIn(box.dir, ['--git-dir', box.gitDir, 'branch', '--show-current'])).toBe('ai-fix/issue-1');
+    expect((await fs.readFile(path.join(box.gitDir, 'objects', 'info', 'alternates'), 'utf8')).trim()).toBe(workspace.objects);
+    // The host repository is bare (no work tree to be tricked through) and inside the job, outside the box.
+    expect(gitIn(workspace.hostGitDir, ['rev-parse', '--is-bare-repository'])).toBe('true');
+    expect(path.relative(path.dirname(box.dir), workspace.hostGitDir).startsWith('..')).toBe(true);
+    expect(gitIn(workspace.hostGitDir, ['remote', 'get-url', 'origin'])).toBe(repo.cloneUrl);
     expect(workspace.baseSha).toBe(gitIn(repo.bareDir, ['rev-parse', 'main']));
     expect(await mirrorDirs()).toHaveLength(1);
   });
@@ -70,12 +76,12 @@ describe('workspaces prepared through the per-repository mirror cache', () => {
     const head = commitUpstream(repo, 'b.txt', 'two\n');
     const workspace = await prepare(repo);
     expect(workspace.baseSha).toBe(head);
-    expect(await fs.readFile(path.join(workspace.dir, 'b.txt'), 'utf8')).toBe('two\n');
+    expect(await fs.readFile(path.join(workspace.box.dir, 'b.txt'), 'utf8')).toBe('two\n');
   });
 
   it('keeps the token out of every file it writes', async () => {
     const workspace = await prepare(repo);
-    for (const dir of [cache.root, workspace.gitDir, workspace.dir]) {
+    for (const dir of [cache.root, workspace.jobDir]) {
       const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
       for (const entry of entries.filter((e) => e.isFile())) {
         expect(await fs.readFile(path.join(entry.parentPath, entry.name), 'latin1')).not.toContain(token);
@@ -86,7 +92,7 @@ describe('workspaces prepared through the per-repository mirror cache', () => {
   it('lets two tasks of the same repository prepare at once', async () => {
     commitUpstream(repo, 'c.txt', 'three\n');
     const both: Workspace[] = await Promise.all([prepare(repo), prepare(repo)]);
-    for (const workspace of both) expect(await fs.readFile(path.join(workspace.dir, 'c.txt'), 'utf8')).toBe('three\n');
+    for (const workspace of both) expect(await fs.readFile(path.join(workspace.box.dir, 'c.txt'), 'utf8')).toBe('three\n');
     expect(await fs.readdir(cache.root)).toEqual(await mirrorDirs());
   });
 

@@ -37,7 +37,8 @@ describe('what the model reads is redacted', () => {
       tools: defaultTools,
       context: {
         root: '/nonexistent',
-        gitDir: '/nonexistent/.git',
+        runGit: async () => ({ exitCode: 128, output: 'not a repository', timedOut: false, aborted: false, outputExceeded: false, durationMs: 1 }),
+        workTreeId: async () => null,
         runShell: async () => ({ exitCode: 0, output: `SECRET=${secret}\nTOKEN=${lookalike}\n`, timedOut: false, aborted: false, outputExceeded: false, durationMs: 1 }),
         testCommand: null,
         signal: new AbortController().signal,

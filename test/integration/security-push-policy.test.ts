@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { protectedPathGlobs } from '../../src/security/protected-paths.ts';
-import { commitAll, pushBranch, PushRefusedError } from '../../src/workspace/commit-and-push.ts';
+import { pushBranch, PushRefusedError } from '../../src/workspace/commit-and-push.ts';
 import { prepareWorkspace, type Workspace } from '../../src/workspace/prepare-workspace.ts';
-import { reviewChanges } from '../../src/workspace/review-changes.ts';
 import { gitAuthEnv, startGitHubSim, type GitHubSim } from '../support/github-sim.ts';
+import { sealAndCommit } from '../support/seal-workspace.ts';
 
 // The simulator answers from this process: anything that talks to it must not block the loop.
 const execFileAsync = promisify(execFile);
@@ -52,7 +52,7 @@ describe('push policy and the final review of the diff', () => {
   }
 
   const sh = (workspace: Workspace, script: string) =>
-    execFileSync('bash', ['-c', script], { cwd: workspace.dir, env: { ...process.env, GIT_DIR: workspace.gitDir, GIT_WORK_TREE: workspace.dir, GIT_AUTHOR_NAME: 'agent', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'agent', GIT_COMMITTER_EMAIL: 'a@x' } });
+    execFileSync('bash', ['-c', script], { cwd: workspace.box.dir, env: { ...process.env, GIT_DIR: workspace.box.gitDir, GIT_WORK_TREE: workspace.box.dir, GIT_AUTHOR_NAME: 'agent', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'agent', GIT_COMMITTER_EMAIL: 'a@x' } });
 
   async function clonedBranch(name: string, branch: string): Promise<string> {
     const dir = await fs.mkdtemp(path.join(root, 'check-'));
@@ -72,10 +72,10 @@ describe('push policy and the final review of the diff', () => {
       'mkdir -p evil && printf "on: push\\n" > evil/ci.yml && mv deploy deploy.old 2>/dev/null; ln -s evil deploy',
     ].join(' && '));
 
-    const review = await reviewChanges(workspace, { protectedPaths: protectedPathGlobs(['deploy/**']), knownSecrets: [] });
-    expect(review.reverted.sort()).toEqual(['.github/workflows/ci.yml', '.github/workflows/new.yml', 'deploy', 'deploy/prod.yaml'].sort());
-    expect(review.secrets).toEqual([]);
-    await commitAll(workspace, 'fix');
+    const { change } = await sealAndCommit(workspace, 'fix', { protectedPaths: protectedPathGlobs(['deploy/**']) });
+    expect(change.leftOut.map((l) => l.path).sort()).toEqual(['.github/workflows/ci.yml', '.github/workflows/new.yml', 'deploy', 'deploy/prod.yaml'].sort());
+    expect(change.leftOut.every((l) => l.why === 'protected')).toBe(true);
+    expect(change.secrets).toEqual([]);
     await pushBranch(workspace, url, token);
 
     const check = await clonedBranch('protected', 'ai-fix/issue-1');
@@ -93,8 +93,8 @@ describe('push policy and the final review of the diff', () => {
     const { workspace } = await workspaceFor('leaky');
     const token = `ghp_${'k3Y9'.repeat(9)}`;
     sh(workspace, `printf 'line one\\nconst t = "${token}";\\n' > src/new.js && printf '# app\\nAPI_KEY=aZ3kP9xQ2mW7vB4nR8tY1cL6hJ5fD0gS\\n' > README.md`);
-    const review = await reviewChanges(workspace, { protectedPaths: protectedPathGlobs([]), knownSecrets: [] });
-    expect(review.secrets).toEqual([
+    const { change } = await sealAndCommit(workspace, 'leak', { protectedPaths: protectedPathGlobs([]) });
+    expect(change.secrets).toEqual([
       { file: 'README.md', line: 2, kind: expect.stringContaining('API_KEY') },
       { file: 'src/new.js', line: 2, kind: 'GitHub token' },
     ]);
@@ -102,9 +102,9 @@ describe('push policy and the final review of the diff', () => {
 
   it('refuses to push over commits someone else pushed to the branch meanwhile, and pushes no tags', async () => {
     const first = await workspaceFor('moved');
-    await fs.writeFile(path.join(first.workspace.dir, 'src/app.js'), 'module.exports = 3;\n');
-    await commitAll(first.workspace, 'first run');
-    execFileSync('git', ['tag', 'v9.9.9'], { env: { ...process.env, GIT_DIR: first.workspace.gitDir } });
+    await fs.writeFile(path.join(first.workspace.box.dir, 'src/app.js'), 'module.exports = 3;\n');
+    await sealAndCommit(first.workspace, 'first run');
+    execFileSync('git', ['tag', 'v9.9.9', `refs/heads/${first.workspace.branch}`], { env: { ...process.env, GIT_DIR: first.workspace.hostGitDir } });
     await pushBranch(first.workspace, first.url, first.token);
     expect(execFileSync('git', ['tag', '--list'], { cwd: bareDirs.get('moved'), encoding: 'utf8' }).trim()).toBe('');
 
@@ -118,8 +118,8 @@ describe('push policy and the final review of the diff', () => {
     });
     const humanSha = await github.branchSha('acme', 'moved', 'ai-fix/issue-1');
 
-    await fs.writeFile(path.join(second.workspace.dir, 'src/app.js'), 'module.exports = 4;\n');
-    await commitAll(second.workspace, 'second run');
+    await fs.writeFile(path.join(second.workspace.box.dir, 'src/app.js'), 'module.exports = 4;\n');
+    await sealAndCommit(second.workspace, 'second run');
     const refused = pushBranch(second.workspace, second.url, second.token);
     await expect(refused).rejects.toThrow(PushRefusedError);
     await expect(refused).rejects.toThrow(/changed on GitHub while ai-fix worked/);

@@ -6,10 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FileViews } from '../../src/agent/tools/file-views.ts';
-import { handOverToSandbox } from '../../src/sandbox/hand-over.ts';
-import { runSandboxed } from '../../src/sandbox/run-sandboxed.ts';
 import type { SandboxDirs, SandboxMode, SandboxPolicy } from '../../src/sandbox/sandbox-policy.ts';
 import { startSandbox } from '../../src/sandbox/start-sandbox.ts';
+import { openTaskBox, type TaskBox } from '../../src/sandbox/task-box.ts';
 import { ConfigError } from '../../src/util/errors.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { waitFor } from '../support/app-process.ts';
@@ -45,7 +44,7 @@ async function sandboxFor(requested: SandboxMode | 'auto', processes = 1024): Pr
   const workdir = await fs.mkdtemp(path.join(os.tmpdir(), 'ai-fix-sandbox-'));
   const limits = { memoryBytes: 512 * MB, processes, fileSizeBytes: 8 * MB };
   try {
-    return { workdir, policy: await startSandbox({ requested, limits, uid: 65534, workdir, log: quiet }) };
+    return { workdir, policy: await startSandbox({ requested, limits, users: { first: 910_000, count: 64 }, tmpBytes: 16 * MB, workdir, log: quiet }) };
   } catch (err) {
     await fs.rm(workdir, { recursive: true, force: true });
     throw err;
@@ -72,17 +71,18 @@ describe('choosing the sandbox at start', () => {
     else if (!bwrapAvailable) process.stdout.write('bubblewrap is not usable here: only the `none` sandbox is tested\n');
   });
 
-  it('auto picks bwrap when it works, none is none', async () => {
-    const auto = await sandboxFor('auto');
+  it('auto is bwrap when it works, none is none', async () => {
     const none = await sandboxFor('none');
-    expect(auto.policy.mode).toBe(bwrapAvailable ? 'bwrap' : 'none');
     expect(none.policy.mode).toBe('none');
-    if (bwrapAvailable) expect(auto.policy.hidden.map((h) => h.path)).toEqual(expect.arrayContaining(['/tmp', await fs.realpath(auto.workdir)]));
-    await fs.rm(auto.workdir, { recursive: true, force: true });
     await fs.rm(none.workdir, { recursive: true, force: true });
+    if (!bwrapAvailable) return;
+    const auto = await sandboxFor('auto');
+    expect(auto.policy.mode).toBe('bwrap');
+    expect(auto.policy.hidden.map((h) => h.path)).toEqual(expect.arrayContaining(['/tmp', await fs.realpath(auto.workdir)]));
+    await fs.rm(auto.workdir, { recursive: true, force: true });
   });
 
-  it('without bwrap on the host, auto warns and falls back to none, and bwrap refuses to start', async () => {
+  it('fails closed: without a working bwrap, auto and bwrap refuse to start with one line naming AI_FIX_SANDBOX', async () => {
     // A PATH with bash and touch, and no bwrap.
     const bin = await fs.mkdtemp(path.join(os.tmpdir(), 'ai-fix-bin-'));
     await fs.chmod(bin, 0o755);
@@ -90,11 +90,11 @@ describe('choosing the sandbox at start', () => {
     const savedPath = process.env.PATH;
     process.env.PATH = bin;
     try {
-      const auto = await sandboxFor('auto');
-      expect(auto.policy.mode).toBe('none');
-      await fs.rm(auto.workdir, { recursive: true, force: true });
-      await expect(sandboxFor('bwrap')).rejects.toThrow(ConfigError);
-      await expect(sandboxFor('bwrap')).rejects.toThrow(/^AI_FIX_SANDBOX: bwrap does not work on this host/);
+      for (const requested of ['auto', 'bwrap'] as const) {
+        const refusal = sandboxFor(requested);
+        await expect(refusal).rejects.toThrow(ConfigError);
+        await expect(refusal).rejects.toThrow(/^AI_FIX_SANDBOX: the agent's commands cannot be isolated here \(bwrap: [^\n]*\); [^\n]*AI_FIX_SANDBOX=none[^\n]*$/);
+      }
     } finally {
       process.env.PATH = savedPath;
       await fs.rm(bin, { recursive: true, force: true });
@@ -102,10 +102,22 @@ describe('choosing the sandbox at start', () => {
   });
 });
 
+/** A job's box directories under `workdir`, and the box over them. */
+async function jobBox(policy: SandboxPolicy, workdir: string, name: string): Promise<TaskBox> {
+  const jobDir = path.join(workdir, 'jobs', name);
+  const dirs: SandboxDirs = { workspace: path.join(jobDir, 'repo'), home: path.join(jobDir, 'home'), gitDir: path.join(jobDir, 'git'), readOnly: [path.join(jobDir, 'objects')] };
+  for (const dir of [dirs.workspace, dirs.home, dirs.gitDir, ...dirs.readOnly]) await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dirs.gitDir, 'config'), '[core]\n');
+  await fs.writeFile(path.join(dirs.readOnly[0]!, 'object'), 'shared, read-only\n');
+  return openTaskBox(policy, dirs);
+}
+
 describe.each(modes)('the sandbox every agent command runs in (%s)', (mode) => {
   let workdir: string;
   let dirs: SandboxDirs;
   let policy: SandboxPolicy;
+  let box: TaskBox;
+  let other: TaskBox;
   let uid: number;
   let otherJob: string;
   let server: http.Server;
@@ -113,20 +125,16 @@ describe.each(modes)('the sandbox every agent command runs in (%s)', (mode) => {
   const secret = `sk-test-${crypto.randomBytes(16).toString('hex')}`;
 
   beforeAll(async () => {
-    const user = (await sandboxFor('none')).policy.user;
-    uid = user?.uid ?? process.getuid?.() ?? 0;
-    // Room for what the user already runs, plus a little: the limit counts all of its processes.
-    ({ workdir, policy } = await sandboxFor(mode, (await tasksOf(uid)) + 64));
-    const jobDir = path.join(workdir, 'jobs', 'job-1');
-    dirs = { workspace: path.join(jobDir, 'repo'), home: path.join(jobDir, 'home'), gitDir: path.join(jobDir, 'git') };
-    for (const dir of Object.values(dirs)) await fs.mkdir(dir, { recursive: true });
-    await fs.writeFile(path.join(dirs.gitDir, 'config'), '[core]\n');
-    await handOverToSandbox(policy, [dirs.workspace, dirs.home]);
-    // Another task's checkout on the same worker.
-    otherJob = path.join(workdir, 'jobs', 'job-2', 'repo');
-    await fs.mkdir(otherJob, { recursive: true });
+    // The process limit counts all processes of a user: as a non-root worker, those it already runs.
+    const running = process.getuid?.() === 0 ? 0 : await tasksOf(process.getuid?.() ?? 0);
+    ({ workdir, policy } = await sandboxFor(mode, running + 64));
+    box = await jobBox(policy, workdir, 'job-1');
+    dirs = box.dirs;
+    uid = box.user?.uid ?? process.getuid?.() ?? 0;
+    // Another task's checkout on the same worker, running at the same time.
+    other = await jobBox(policy, workdir, 'job-2');
+    otherJob = other.dirs.workspace;
     await fs.writeFile(path.join(otherJob, 'private.txt'), 'another customer\n');
-    await handOverToSandbox(policy, [otherJob]);
     server = http.createServer((_req, res) => res.end('reachable\n'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     serverPort = (server.address() as AddressInfo).port;
@@ -134,12 +142,15 @@ describe.each(modes)('the sandbox every agent command runs in (%s)', (mode) => {
   });
 
   afterAll(async () => {
+    await box?.close();
+    await other?.close();
     delete process.env.AI_FIX_SANDBOX_TEST_SECRET;
     await new Promise((resolve) => server?.close(resolve));
     if (workdir) await fs.rm(workdir, { recursive: true, force: true });
   });
 
-  const run = (command: string, timeoutMs = 20_000) => runSandboxed(policy, command, { dirs, timeoutMs, outputLimit: 8192 });
+  const run = (command: string, timeoutMs = 20_000) => box.run(command, { timeoutMs, outputLimit: 8192 });
+  const ownUser = () => box.user !== undefined;
 
   it('hands the environment over scrubbed: nothing of the worker in env, /proc/self/environ or its parent', async () => {
     // Without bwrap, only another user keeps the worker's /proc/<pid>/environ out of reach.
@@ -151,11 +162,33 @@ describe.each(modes)('the sandbox every agent command runs in (%s)', (mode) => {
     expect(result.output).toContain(`HOME=${dirs.home}`);
   });
 
-  it('runs as an unprivileged user when the worker is root', async () => {
+  it('runs each task as its own unprivileged user when the worker is root', async () => {
     const result = await run('id -u; touch made-by-sandbox');
     expect(result.exitCode).toBe(0);
     expect(result.output.trim()).toBe(String(uid));
+    if (process.getuid?.() !== 0) return;
     expect(result.output.trim()).not.toBe('0');
+    expect(other.user?.uid).not.toBe(uid);
+    expect(uid).toBeGreaterThanOrEqual(910_000);
+  });
+
+  it('lets nothing a command started outlive it', async () => {
+    if (mode === 'none' && !ownUser()) return; // As the worker's own user, only a pid namespace could (see README).
+    const marker = `ai-fix-left-${crypto.randomBytes(4).toString('hex')}`;
+    const result = await run(`setsid bash -c 'exec -a ${marker} sleep 30' < /dev/null > /dev/null 2>&1 & (bash -c 'exec -a ${marker} sleep 30' &) ; sleep 0.3; echo started`);
+    expect(result.output).toContain('started');
+    // Gone by the time the command's result is back: not after a grace period.
+    expect(await processesWith(marker)).toBe(0);
+  });
+
+  it('cannot read or write another task\'s checkout, or the objects it only reads', async () => {
+    if (mode === 'none' && !ownUser()) return;
+    const result = await run(
+      [`cat ${otherJob}/private.txt 2>/dev/null`, `echo x > ${otherJob}/planted 2>/dev/null && echo WROTE-OTHER`, `cat ${dirs.readOnly[0]}/object`, `echo x >> ${dirs.readOnly[0]}/object 2>/dev/null && echo WROTE-OBJECTS`].join('; '),
+    );
+    expect(result.output).not.toMatch(/another customer|WROTE-OTHER|WROTE-OBJECTS/);
+    expect(result.output).toContain('shared, read-only');
+    await expect(fs.access(path.join(otherJob, 'planted'))).rejects.toThrow();
   });
 
   it('contains a fork bomb at the process limit, and leaves nothing behind', async () => {
@@ -213,6 +246,12 @@ describe.each(modes)('the sandbox every agent command runs in (%s)', (mode) => {
   }, 70_000);
 
   if (mode === 'bwrap') {
+    it('caps /tmp', async () => {
+      const result = await run('head -c 40000000 /dev/zero > /tmp/fill; echo "exit $?"; du -k /tmp/fill');
+      expect(result.output).toMatch(/No space left on device|exit 1/);
+      expect(Number(/(\d+)\s+\/tmp\/fill/.exec(result.output)?.[1])).toBeLessThanOrEqual(16 * 1024);
+    });
+
     it('has no network', async () => {
       const result = await run(`(exec 3<>/dev/tcp/127.0.0.1/${serverPort}) && echo CONNECTED; getent hosts example.com || echo no-dns`);
       expect(result.output).not.toContain('CONNECTED');
@@ -229,13 +268,12 @@ describe.each(modes)('the sandbox every agent command runs in (%s)', (mode) => {
           `echo x > ${otherJob}/planted 2>/dev/null && echo WROTE-OTHER`,
           `cat ${tmpFile} 2>/dev/null`,
           `test -e /proc/${process.pid}/environ && echo SEES-WORKER`,
-          `touch ${dirs.gitDir}/config 2>/dev/null && echo WROTE-GIT`,
           `test -r ${dirs.gitDir}/config && echo READS-GIT`,
           'touch in-workspace && echo WROTE-WORKSPACE',
         ].join('; '),
       );
       await fs.rm(tmpFile, { force: true });
-      expect(result.output).not.toMatch(/WROTE-USR|another customer|WROTE-OTHER|host temp|SEES-WORKER|WROTE-GIT/);
+      expect(result.output).not.toMatch(/WROTE-USR|another customer|WROTE-OTHER|host temp|SEES-WORKER/);
       expect(result.output).toContain('READS-GIT');
       expect(result.output).toContain('WROTE-WORKSPACE');
       await expect(fs.access(path.join(otherJob, 'planted'))).rejects.toThrow();
@@ -252,15 +290,16 @@ describe('files the agent tools create belong to the sandbox user', () => {
   it('write_file hands new files and directories over', async () => {
     const { workdir, policy } = await sandboxFor('none');
     const { writeFileTool } = await import('../../src/agent/tools/write-file.ts');
-    const root = path.join(workdir, 'jobs', 'job', 'repo');
-    await fs.mkdir(root, { recursive: true });
-    await handOverToSandbox(policy, [root]);
-    const context = { root, gitDir: path.join(root, '.git'), runShell: () => Promise.reject(new Error('unused')), testCommand: null, signal: new AbortController().signal, protectedPaths: [], fileOwner: policy.user, views: new FileViews() };
+    const box = await jobBox(policy, workdir, 'job');
+    const root = box.dirs.workspace;
+    const unused = () => Promise.reject(new Error('unused'));
+    const context = { root, runShell: unused, runGit: unused, workTreeId: unused, testCommand: null, signal: new AbortController().signal, protectedPaths: [], fileOwner: box.user, views: new FileViews() };
     await writeFileTool.run({ path: 'new/dir/file.txt', content: 'x\n' }, context);
-    const expected = policy.user?.uid ?? process.getuid?.();
+    const expected = box.user?.uid ?? process.getuid?.();
     for (const entry of ['new', 'new/dir', 'new/dir/file.txt']) expect((await fs.stat(path.join(root, entry))).uid).toBe(expected);
-    const result = await runSandboxed(policy, 'echo more >> new/dir/file.txt && touch new/dir/other', { dirs: { workspace: root, home: root, gitDir: root }, timeoutMs: 10_000 });
+    const result = await box.run('echo more >> new/dir/file.txt && touch new/dir/other', { timeoutMs: 10_000 });
     expect(result.exitCode).toBe(0);
+    await box.close();
     await fs.rm(workdir, { recursive: true, force: true });
   });
 });

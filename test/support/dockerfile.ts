@@ -64,3 +64,17 @@ export function healthcheckCommand(instructions: Instruction[]): string {
   if (at < 0) throw new Error('HEALTHCHECK has no CMD');
   return args.slice(at + ' CMD '.length);
 }
+
+// Users of the base image (node:22-bookworm-slim) by name: its `node` user is uid and gid 1000.
+const BASE_IMAGE_USERS: Record<string, number> = { root: 0, node: 1000 };
+
+/** The final stage's USER as the ids a process of the image runs with. */
+export function imageUser(instructions: Instruction[]): { name: string; uid: number; gid: number } {
+  const name = lastArgs(finalStage(instructions), 'USER');
+  const [userPart = '', groupPart] = name.split(':');
+  const id = (part: string) => (/^\d+$/.test(part) ? Number(part) : BASE_IMAGE_USERS[part]);
+  const uid = id(userPart);
+  const gid = groupPart === undefined ? uid : id(groupPart);
+  if (uid === undefined || gid === undefined) throw new Error(`unknown user ${name} in the Dockerfile's USER`);
+  return { name, uid, gid };
+}

@@ -57,6 +57,8 @@ export interface SimPull {
   draft: boolean;
   state: 'open' | 'closed';
   user: { login: string };
+  /** Set when the head lives in a fork: the fork's full name (it may since have been deleted). */
+  headRepo?: string;
 }
 
 export type ReviewState = 'CHANGES_REQUESTED' | 'COMMENTED' | 'APPROVED';
@@ -311,6 +313,25 @@ export interface GitHubSim {
   cloneWithToken(owner: string, repo: string, dir: string, branch?: string): Promise<void>;
   /** Someone pushes a commit with `files` (path → content) to `branch`; returns the ref's old and new sha. */
   pushCommit(owner: string, repo: string, branch: string, files: Record<string, string>, message: string): Promise<{ before: string; after: string }>;
+  /** A new branch at `from`'s tip (default: the default branch), as a push of an existing commit makes it. */
+  createBranch(owner: string, repo: string, branch: string, from?: string): Promise<string>;
+  /** A fork of `owner/repo` (all its branches) owned by `fork.owner`, with `fork: true` in its JSON. */
+  forkRepo(owner: string, repo: string, fork: { owner: string; name?: string }): Promise<SimRepo>;
+  /**
+   * A pull request opened by a person (not the app) from `head` into `base` (default: the default
+   * branch). With `headRepo` the head is that fork's branch, mirrored as refs/pull/N/head, as on GitHub.
+   */
+  openPull(
+    owner: string,
+    repo: string,
+    pull: { user: string; head: string; base?: string; title: string; body?: string; draft?: boolean; headRepo?: { owner: string; name: string } },
+  ): Promise<SimPull>;
+  /** Deletes a repository (a fork, say): its pull requests into other repositories get `head.repo: null`. */
+  deleteRepo(owner: string, repo: string): Promise<void>;
+  /** A pull request's head sha now (a fork's head included), as the REST API reports it. */
+  pullRequestHead(owner: string, repo: string, pullNumber: number): Promise<string | null>;
+  /** Closes or reopens a pull request, as someone pressing the button does (no webhook is sent). */
+  setPullState(owner: string, repo: string, pullNumber: number, state: 'open' | 'closed'): Promise<void>;
   /** Mints an installation token without going through the REST API (counts in issuedTokens). */
   mintToken(): string;
   /**
@@ -682,6 +703,8 @@ interface PullState {
   headSha: string;
   requestedReviewers: string[];
   requestedTeams: string[];
+  /** Set when the head is a fork's branch; `key` finds the fork while it exists. */
+  headRepo?: { key: string; id: number; owner: string; ownerType: 'Organization' | 'User'; name: string };
 }
 
 interface ReviewRecord {
@@ -804,6 +827,8 @@ interface RepoState {
   /** Workflow name → [workflow id, last run number]. */
   workflows: Map<string, { id: number; runs: number }>;
   statuses: StatusRecord[];
+  /** The parent's key when this repository is a fork. */
+  forkOf?: string;
 }
 
 interface Fault {
@@ -1508,6 +1533,7 @@ class Sim implements GitHubSim {
               draft: i.pull.draft,
               state: i.state,
               user: { login: i.user.login },
+              ...(i.pull.headRepo ? { headRepo: `${i.pull.headRepo.owner}/${i.pull.headRepo.name}` } : {}),
             },
           ]
         : [],
@@ -1545,6 +1571,120 @@ class Sim implements GitHubSim {
     const token = this.mintToken();
     const args = ['clone', '-q', ...(branch ? ['--branch', branch] : []), state.repo.cloneUrl, dir];
     await git(args, { env: gitEnv(this.root, gitAuthEnv(token)) });
+  }
+
+  async createBranch(owner: string, repo: string, branch: string, from?: string): Promise<string> {
+    const state = this.mustRepo(owner, repo);
+    const sha = await this.refSha(state, from ?? state.repo.defaultBranch);
+    if (!sha) throw new Error(`github-sim: no branch ${from ?? state.repo.defaultBranch} in ${state.repo.fullName}`);
+    if (await this.refSha(state, branch)) throw new Error(`github-sim: branch ${branch} already exists in ${state.repo.fullName}`);
+    await git(['update-ref', `refs/heads/${branch}`, sha], { cwd: state.repo.bareDir, env: gitEnv(this.root) });
+    return sha;
+  }
+
+  async forkRepo(owner: string, repo: string, fork: { owner: string; name?: string }): Promise<SimRepo> {
+    const parent = this.mustRepo(owner, repo);
+    const name = fork.name ?? parent.repo.name;
+    const key = `${fork.owner}/${name}`.toLowerCase();
+    if (this.repos.has(key)) throw new Error(`github-sim: repo ${fork.owner}/${name} already exists`);
+    if (!/^[\w.-]+$/.test(fork.owner) || !/^[\w.-]+$/.test(name)) throw new Error(`github-sim: bad repo name ${fork.owner}/${name}`);
+    const env = gitEnv(this.root);
+    const bareDir = join(this.reposRoot, fork.owner, `${name}.git`);
+    await mkdir(dirname(bareDir), { recursive: true });
+    await git(['clone', '-q', '--bare', parent.repo.bareDir, bareDir], { env });
+    await git(['config', 'http.receivepack', 'true'], { cwd: bareDir, env });
+    await git(['remote', 'remove', 'origin'], { cwd: bareDir, env });
+    const forked: SimRepo = {
+      id: this.nextId(),
+      owner: fork.owner,
+      name,
+      fullName: `${fork.owner}/${name}`,
+      defaultBranch: parent.repo.defaultBranch,
+      cloneUrl: `${this.url}/${fork.owner}/${name}.git`,
+      htmlUrl: `${this.url}/${fork.owner}/${name}`,
+      bareDir,
+    };
+    this.repos.set(key, {
+      repo: forked,
+      ownerType: fork.owner.toLowerCase() === parent.repo.owner.toLowerCase() ? parent.ownerType : 'User',
+      createdAt: isoNow(),
+      nextNumber: 1,
+      issues: new Map(),
+      comments: new Map(),
+      permissions: new Map(),
+      labelIds: new Map(),
+      reviews: new Map(),
+      reviewComments: new Map(),
+      checkRuns: new Map(),
+      checkSuites: new Map(),
+      workflowRuns: new Map(),
+      workflows: new Map(),
+      statuses: [],
+      forkOf: `${parent.repo.owner}/${parent.repo.name}`.toLowerCase(),
+    });
+    return { ...forked };
+  }
+
+  async openPull(
+    owner: string,
+    repo: string,
+    init: { user: string; head: string; base?: string; title: string; body?: string; draft?: boolean; headRepo?: { owner: string; name: string } },
+  ): Promise<SimPull> {
+    const state = this.mustRepo(owner, repo);
+    const headState = init.headRepo ? this.mustRepo(init.headRepo.owner, init.headRepo.name) : state;
+    if (headState !== state && headState.forkOf !== `${state.repo.owner}/${state.repo.name}`.toLowerCase()) {
+      throw new Error(`github-sim: ${headState.repo.fullName} is not a fork of ${state.repo.fullName}`);
+    }
+    const base = init.base ?? state.repo.defaultBranch;
+    const headSha = await this.refSha(headState, init.head);
+    if (!headSha) throw new Error(`github-sim: no branch ${init.head} in ${headState.repo.fullName}`);
+    if (!(await this.refSha(state, base))) throw new Error(`github-sim: no branch ${base} in ${state.repo.fullName}`);
+    const headRepo =
+      headState === state
+        ? undefined
+        : { key: `${headState.repo.owner}/${headState.repo.name}`.toLowerCase(), id: headState.repo.id, owner: headState.repo.owner, ownerType: headState.ownerType, name: headState.repo.name };
+    this.assertNoOpenDuplicate(state, init.head, base, undefined, headRepo?.key);
+    const now = isoNow();
+    const number = state.nextNumber++;
+    const issue: IssueState = {
+      id: this.nextId(),
+      number,
+      title: init.title,
+      body: init.body ?? '',
+      user: actorFor(init.user),
+      labels: [],
+      state: 'open',
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+      reactions: [],
+      commentIds: [],
+      pull: { head: init.head, base, draft: init.draft === true, headSha, requestedReviewers: [], requestedTeams: [], ...(headRepo ? { headRepo } : {}) },
+    };
+    state.issues.set(number, issue);
+    await this.pullHeadSha(state, issue);
+    return this.pulls(owner, repo).find((p) => p.number === number)!;
+  }
+
+  async pullRequestHead(owner: string, repo: string, pullNumber: number): Promise<string | null> {
+    const state = this.mustRepo(owner, repo);
+    return this.pullHeadSha(state, this.mustPullIssue(state, pullNumber));
+  }
+
+  async setPullState(owner: string, repo: string, pullNumber: number, wanted: 'open' | 'closed'): Promise<void> {
+    const state = this.mustRepo(owner, repo);
+    const issue = this.mustPullIssue(state, pullNumber);
+    if (issue.state === wanted) return;
+    if (wanted === 'open') this.assertNoOpenDuplicate(state, issue.pull!.head, issue.pull!.base, issue.number, issue.pull!.headRepo?.key);
+    issue.state = wanted;
+    issue.closedAt = wanted === 'closed' ? isoNow() : null;
+    issue.updatedAt = isoNow();
+  }
+
+  async deleteRepo(owner: string, repo: string): Promise<void> {
+    const state = this.mustRepo(owner, repo);
+    this.repos.delete(`${state.repo.owner}/${state.repo.name}`.toLowerCase());
+    await rm(state.repo.bareDir, { recursive: true, force: true });
   }
 
   mintToken(): string {
@@ -2016,6 +2156,25 @@ class Sim implements GitHubSim {
     return out ? out.toString().trim() : null;
   }
 
+  /**
+   * A pull request's current head sha. A fork's head is fetched into the base repository as
+   * refs/pull/N/head (as GitHub does), so diffs and merges work there; once the fork or its
+   * branch is gone the last mirrored sha stands.
+   */
+  private async pullHeadSha(state: RepoState, issue: IssueState): Promise<string | null> {
+    const pull = issue.pull;
+    if (!pull) return null;
+    if (!pull.headRepo) return this.refSha(state, pull.head);
+    const env = gitEnv(this.root);
+    const ref = `refs/pull/${issue.number}/head`;
+    const fork = this.repos.get(pull.headRepo.key);
+    if (fork && issue.state === 'open') {
+      await tryGit(['fetch', '-q', '--no-tags', fork.repo.bareDir, `+refs/heads/${pull.head}:${ref}`], { cwd: state.repo.bareDir, env });
+    }
+    const out = await tryGit(['rev-parse', '--verify', '-q', `${ref}^{commit}`], { cwd: state.repo.bareDir, env });
+    return out ? out.toString().trim() : null;
+  }
+
   private tokenValid(token: string): boolean {
     const t = this.tokens.get(token);
     return !!t && !t.revoked && t.expiresAt > Date.now();
@@ -2363,7 +2522,7 @@ class Sim implements GitHubSim {
       owner: this.userJson(r.owner, state.ownerType),
       html_url: r.htmlUrl,
       description: null,
-      fork: false,
+      fork: state.forkOf !== undefined,
       url: api,
       issues_url: `${api}/issues{/number}`,
       pulls_url: `${api}/pulls{/number}`,
@@ -2500,13 +2659,14 @@ class Sim implements GitHubSim {
   private async pullJson(state: RepoState, issue: IssueState, full: boolean): Promise<Record<string, unknown>> {
     const pull = issue.pull;
     if (!pull) throw new ApiError(404);
-    const headSha = (await this.refSha(state, pull.head)) ?? pull.headSha;
+    const headSha = (await this.pullHeadSha(state, issue)) ?? pull.headSha;
     pull.headSha = headSha;
     const baseSha = (await this.refSha(state, pull.base)) ?? '';
     const api = `${this.repoApi(state)}/pulls/${issue.number}`;
     const html = `${state.repo.htmlUrl}/pull/${issue.number}`;
     const repoJson = this.repoJson(state);
     const ownerJson = this.userJson(state.repo.owner, state.ownerType);
+    const headFork = pull.headRepo ? this.repos.get(pull.headRepo.key) : undefined;
     const json: Record<string, unknown> = {
       url: api,
       id: issue.id,
@@ -2536,13 +2696,22 @@ class Sim implements GitHubSim {
       assignees: [],
       requested_reviewers: pull.requestedReviewers.map((login) => this.userJson(login, 'User')),
       requested_teams: pull.requestedTeams.map((slug) => this.teamJson(state, slug)),
-      head: {
-        label: `${state.repo.owner}:${pull.head}`,
-        ref: pull.head,
-        sha: headSha,
-        user: ownerJson,
-        repo: repoJson,
-      },
+      head: pull.headRepo
+        ? {
+            // A fork's head: its owner and repository, or `repo: null` once the fork is deleted.
+            label: `${pull.headRepo.owner}:${pull.head}`,
+            ref: pull.head,
+            sha: headSha,
+            user: this.userJson(pull.headRepo.owner, pull.headRepo.ownerType),
+            repo: headFork ? this.repoJson(headFork) : null,
+          }
+        : {
+            label: `${state.repo.owner}:${pull.head}`,
+            ref: pull.head,
+            sha: headSha,
+            user: ownerJson,
+            repo: repoJson,
+          },
       base: {
         label: `${state.repo.owner}:${pull.base}`,
         ref: pull.base,
@@ -2718,7 +2887,8 @@ class Sim implements GitHubSim {
   ): Array<{ number: number; [key: string]: unknown }> {
     const repo = { id: state.repo.id, url: this.repoApi(state), name: state.repo.name };
     return pulls
-      .filter((p) => p.head === sha)
+      // GitHub leaves pull requests whose head is in a fork out of these lists.
+      .filter((p) => p.head === sha && !p.issue.pull?.headRepo)
       .map((p) => ({
         url: `${this.repoApi(state)}/pulls/${p.issue.number}`,
         id: p.issue.id,
@@ -2995,7 +3165,7 @@ class Sim implements GitHubSim {
   private async pullShas(state: RepoState, issue: IssueState): Promise<{ head: string; base: string }> {
     const pull = issue.pull;
     if (!pull) throw new ApiError(404);
-    pull.headSha = (await this.refSha(state, pull.head)) ?? pull.headSha;
+    pull.headSha = (await this.pullHeadSha(state, issue)) ?? pull.headSha;
     const base = await this.refSha(state, pull.base);
     if (!base) throw new Error(`github-sim: base branch ${pull.base} of #${issue.number} is gone`);
     return { head: pull.headSha, base };
@@ -3166,7 +3336,7 @@ class Sim implements GitHubSim {
       if (!issue.pull || issue.state !== 'open') continue;
       const base = await this.refSha(state, issue.pull.base);
       if (!base) continue;
-      issue.pull.headSha = (await this.refSha(state, issue.pull.head)) ?? issue.pull.headSha;
+      issue.pull.headSha = (await this.pullHeadSha(state, issue)) ?? issue.pull.headSha;
       refs.push({ issue, head: issue.pull.headSha, base });
     }
     return refs;
@@ -3615,9 +3785,9 @@ class Sim implements GitHubSim {
   }
 
   /** GitHub allows one open PR per head/base pair. */
-  private assertNoOpenDuplicate(state: RepoState, head: string, base: string, except: number | undefined): void {
+  private assertNoOpenDuplicate(state: RepoState, head: string, base: string, except: number | undefined, headRepoKey?: string): void {
     const dup = [...state.issues.values()].find(
-      (i) => i.pull && i.state === 'open' && i.number !== except && i.pull.head === head && i.pull.base === base,
+      (i) => i.pull && i.state === 'open' && i.number !== except && i.pull.head === head && i.pull.base === base && i.pull.headRepo?.key === headRepoKey,
     );
     if (dup) {
       throw validationFailed([
@@ -3908,7 +4078,7 @@ class Sim implements GitHubSim {
           const colon = headFilter.indexOf(':');
           const headOwner = headFilter.slice(0, colon).toLowerCase();
           const branch = headFilter.slice(colon + 1);
-          list = list.filter((i) => headOwner === state.repo.owner.toLowerCase() && i.pull?.head === branch);
+          list = list.filter((i) => headOwner === (i.pull?.headRepo?.owner ?? state.repo.owner).toLowerCase() && i.pull?.head === branch);
         }
         if (ctx.query.base) list = list.filter((i) => i.pull?.base === ctx.query.base);
         const asc = ctx.query.direction === 'asc';
@@ -3953,11 +4123,11 @@ class Sim implements GitHubSim {
           if (!(await this.refSha(state, b.base))) {
             throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
           }
-          if (issue.state === 'open') this.assertNoOpenDuplicate(state, pull.head, b.base, issue.number);
+          if (issue.state === 'open') this.assertNoOpenDuplicate(state, pull.head, b.base, issue.number, pull.headRepo?.key);
           pull.base = b.base;
         }
         if (b.state === 'open' && issue.state === 'closed') {
-          this.assertNoOpenDuplicate(state, pull.head, pull.base, issue.number);
+          this.assertNoOpenDuplicate(state, pull.head, pull.base, issue.number, pull.headRepo?.key);
           issue.state = 'open';
           issue.closedAt = null;
         } else if (b.state === 'closed' && issue.state === 'open') {

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { WorkspaceAccess } from '../../src/agent/tools/tool.ts';
 import { runCommand } from '../../src/sandbox/run-command.ts';
+import { boxAccess } from '../../src/sandbox/box-access.ts';
 import { sandboxEnv } from '../../src/sandbox/sandbox-env.ts';
+import type { TaskBox } from '../../src/sandbox/task-box.ts';
 
 export interface LocalRepo {
   /** The checkout (a real path). */
@@ -14,6 +16,22 @@ export interface LocalRepo {
   workspace(testCommand: string | null, signal?: AbortSignal): WorkspaceAccess;
   git(...args: string[]): string;
   remove(): Promise<void>;
+}
+
+/** The commands of a box without isolation, as the developer running the tests. */
+export function unisolatedBox(dir: string, home: string): TaskBox {
+  return {
+    dirs: { workspace: dir, home, gitDir: path.join(dir, '.git'), readOnly: [] },
+    mode: 'none',
+    run: (command, options) => runCommand(command, { cwd: dir, env: sandboxEnv(home), ...options }),
+    close: async () => {},
+  };
+}
+
+/** The agent's ways into an unisolated box on `dir` (a git checkout). */
+export function unisolatedAccess(dir: string, home: string, signal: AbortSignal, commandTimeoutMs = 30_000): Pick<WorkspaceAccess, 'runShell' | 'runGit' | 'workTreeId'> {
+  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+  return boxAccess(unisolatedBox(dir, home), { objects: path.join(dir, '.git', 'objects'), baseSha: head, commandTimeoutMs, signal });
 }
 
 /** A git repository with one commit on `main`, in a temp directory. */
@@ -37,8 +55,7 @@ export async function createLocalRepo(files: Record<string, string>): Promise<Lo
     git,
     workspace: (testCommand, signal = new AbortController().signal) => ({
       root: dir,
-      gitDir: path.join(dir, '.git'),
-      runShell: (command, timeoutMs) => runCommand(command, { cwd: dir, env: sandboxEnv(home), timeoutMs: timeoutMs ?? 30_000, signal }),
+      ...unisolatedAccess(dir, home, signal),
       testCommand,
       signal,
       protectedPaths: ['.github/workflows/**'],

@@ -109,15 +109,25 @@ interface PullRef {
   number: number;
   head: string;
   base: string;
+  /** The fork holding the head branch; null once that fork is deleted; absent for this repository. */
+  headRepo?: SimRepoRef | null;
 }
 
 function pullRequestPayload(base: Record<string, any>, repo: SimRepoRef, pull: PullRef): Record<string, any> {
+  const headRepo = pull.headRepo === undefined ? repo : pull.headRepo;
+  const headOwner = headRepo?.owner ?? 'ghost';
   return {
     ...base,
     number: pull.number,
     html_url: `${repo.htmlUrl}/pull/${pull.number}`,
-    head: { ...base.head, ref: pull.head, label: `${repo.owner}:${pull.head}` },
-    base: { ...base.base, ref: pull.base, label: `${repo.owner}:${pull.base}` },
+    head: {
+      ...base.head,
+      ref: pull.head,
+      label: `${headOwner}:${pull.head}`,
+      user: { ...base.head.user, login: headOwner },
+      repo: headRepo ? repositoryPayload(base.head.repo, headRepo) : null,
+    },
+    base: { ...base.base, ref: pull.base, label: `${repo.owner}:${pull.base}`, repo: repositoryPayload(base.base.repo, repo) },
   };
 }
 
@@ -176,6 +186,70 @@ export function pushPayload(options: { repo: SimRepoRef; installationId: number;
   payload.repository = { ...repositoryPayload(payload.repository, options.repo), master_branch: options.repo.defaultBranch };
   payload.sender = { ...payload.sender, login: options.sender, type: 'User' };
   payload.pusher = { name: options.sender, email: `${options.sender}@users.noreply.example` };
+  payload.installation = { id: options.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u' };
+  return payload;
+}
+
+/**
+ * `check_run.completed` for a check run the simulator holds (its JSON, as `addCheckRun` returns
+ * it); `branch` is the suite's head branch (GitHub gives null for a fork's branch).
+ */
+export function checkRunCompletedPayload(options: { repo: SimRepoRef; installationId: number; checkRun: Record<string, any>; branch: string | null }): Record<string, any> {
+  const payload = examplePayload('check_run', 'completed');
+  const run = options.checkRun;
+  payload.check_run = {
+    ...payload.check_run,
+    ...run,
+    check_suite: { ...payload.check_run.check_suite, id: run.check_suite.id, head_branch: options.branch, head_sha: run.head_sha, pull_requests: run.pull_requests, app: run.app },
+  };
+  payload.repository = repositoryPayload(payload.repository, options.repo);
+  payload.sender = { ...payload.sender, login: 'github-actions[bot]', type: 'Bot' };
+  payload.installation = { id: options.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u' };
+  return payload;
+}
+
+/** `workflow_run.completed` for a commit; `headRepo` is the repository the commit came from (a fork's for a fork's pull request). */
+export function workflowRunCompletedPayload(options: {
+  repo: SimRepoRef;
+  installationId: number;
+  sha: string;
+  branch: string;
+  conclusion: string;
+  headRepo?: SimRepoRef;
+}): Record<string, any> {
+  const payload = examplePayload('workflow_run', 'completed');
+  const repository = repositoryPayload(payload.repository, options.repo);
+  payload.workflow_run = {
+    ...payload.workflow_run,
+    head_sha: options.sha,
+    head_branch: options.branch,
+    status: 'completed',
+    conclusion: options.conclusion,
+    event: 'pull_request',
+    // GitHub lists no pull requests for a run on a fork's commit.
+    pull_requests: [],
+    repository,
+    head_repository: repositoryPayload(payload.workflow_run.head_repository, options.headRepo ?? options.repo),
+  };
+  payload.repository = repository;
+  payload.sender = { ...payload.sender, login: 'github-actions[bot]', type: 'Bot' };
+  payload.installation = { id: options.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u' };
+  return payload;
+}
+
+/** `pull_request.<action>` (closed, reopened, …) for a pull request the simulator holds, opened by `author`. */
+export function pullRequestEventPayload(
+  action: string,
+  options: { repo: SimRepoRef; installationId: number; pull: PullRef; author: string; authorType?: 'User' | 'Bot'; sender: string },
+): Record<string, any> {
+  const payload = examplePayload('pull_request', action);
+  const authorType = options.authorType ?? (options.author.endsWith('[bot]') ? 'Bot' : 'User');
+  payload.pull_request = pullRequestPayload(payload.pull_request, options.repo, options.pull);
+  payload.pull_request.user = { ...payload.pull_request.user, login: options.author, type: authorType };
+  payload.pull_request.state = action === 'closed' ? 'closed' : 'open';
+  payload.number = options.pull.number;
+  payload.repository = repositoryPayload(payload.repository, options.repo);
+  payload.sender = { ...payload.sender, login: options.sender, type: options.sender.endsWith('[bot]') ? 'Bot' : 'User' };
   payload.installation = { id: options.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u' };
   return payload;
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -21,6 +21,10 @@ interface ComposeService {
   healthcheck?: { test?: string[] | string; disable?: boolean };
   volumes?: unknown[];
   stop_grace_period?: string;
+  cap_add?: string[];
+  cap_drop?: string[];
+  security_opt?: string[];
+  privileged?: boolean;
 }
 interface Compose {
   services: Record<string, ComposeService>;
@@ -103,6 +107,86 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe("docker-compose.yml's confinement", () => {
+  const relaxations = /^(seccomp|apparmor|systempaths|label)[=:]/;
+
+  it('lets the worker create namespaces, mount inside them and mount a fresh /proc, for bubblewrap', () => {
+    const worker = service('worker');
+    const opts = worker.security_opt ?? [];
+    expect(opts).toContain('seccomp=./deploy/seccomp/ai-fix-worker.json');
+    expect(opts).toContain('apparmor=unconfined');
+    expect(opts).toContain('systempaths=unconfined');
+    // Compose reads the profile relative to the compose file and sends it to the engine.
+    expect(existsSync(join(root, 'deploy/seccomp/ai-fix-worker.json'))).toBe(true);
+  });
+
+  it('gives the worker no capability, no privilege and no new privileges (bubblewrap needs none)', () => {
+    const worker = service('worker');
+    expect(worker.cap_drop).toEqual(['ALL']);
+    expect(worker.cap_add).toBeUndefined();
+    expect(worker.privileged).toBeUndefined();
+    expect(worker.security_opt).toContain('no-new-privileges:true');
+    expect(worker.security_opt?.some((o) => /^seccomp[=:]unconfined$/.test(o))).toBe(false);
+  });
+
+  it('keeps the runtime defaults for every other service', () => {
+    const server = service('server');
+    expect(server.cap_drop).toEqual(['ALL']);
+    expect(server.security_opt).toEqual(['no-new-privileges:true']);
+    for (const [name, svc] of Object.entries(compose.services).filter(([name]) => name !== 'worker')) {
+      expect({ name, relaxed: (svc.security_opt ?? []).filter((o) => relaxations.test(o)), privileged: svc.privileged }).toEqual({ name, relaxed: [], privileged: undefined });
+    }
+  });
+});
+
+describe('deploy/seccomp/ai-fix-worker.json', () => {
+  interface Rule {
+    names: string[];
+    action: string;
+    errnoRet?: number;
+    args?: Array<{ index: number; value: number; op: string }>;
+    comment?: string;
+  }
+  const profile = JSON.parse(read('deploy/seccomp/ai-fix-worker.json')) as { defaultAction: string; defaultErrnoRet?: number; architectures: string[]; syscalls: Rule[] };
+  const allowing = (name: string) => profile.syscalls.filter((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes(name));
+  const allowedAlways = (name: string) => allowing(name).some((r) => !r.args?.length);
+
+  it('uses only the OCI runtime spec\'s seccomp fields: no Docker-only conditions that other runtimes would drop', () => {
+    expect(Object.keys(profile).sort()).toEqual(['architectures', 'defaultAction', 'defaultErrnoRet', 'syscalls']);
+    for (const rule of profile.syscalls) {
+      // Docker-only conditions (includes/excludes on capabilities or kernels) would be ignored by
+      // the other runtimes, applying the rule to everyone.
+      for (const key of Object.keys(rule)) expect(['names', 'action', 'errnoRet', 'args', 'comment']).toContain(key);
+      expect(rule.names.length).toBeGreaterThan(0);
+    }
+    expect(profile.architectures).toEqual(expect.arrayContaining(['SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64']));
+  });
+
+  it('denies by default and allows what bubblewrap needs: clone and unshare with namespace flags, mount, umount2, pivot_root', () => {
+    expect(profile.defaultAction).toBe('SCMP_ACT_ERRNO');
+    for (const name of ['clone', 'unshare', 'mount', 'umount2', 'pivot_root']) expect({ name, always: allowedAlways(name) }).toEqual({ name, always: true });
+    // clone3's flags cannot be filtered: ENOSYS makes the C library fall back to clone.
+    expect(profile.syscalls.find((r) => r.names.includes('clone3'))).toMatchObject({ action: 'SCMP_ACT_ERRNO', errnoRet: 38 });
+    // What programs need every day stays allowed.
+    for (const name of ['execve', 'openat', 'read', 'write', 'mmap', 'futex', 'wait4', 'prctl', 'capset', 'setsid', 'seccomp']) expect(allowedAlways(name)).toBe(true);
+  });
+
+  it("keeps Docker's denials for a container without capabilities", () => {
+    const denied = [
+      'add_key', 'keyctl', 'request_key', 'bpf', 'perf_event_open', 'userfaultfd', 'kexec_load', 'kexec_file_load',
+      'init_module', 'finit_module', 'delete_module', 'reboot', 'swapon', 'swapoff', 'acct', 'settimeofday', 'clock_settime',
+      'setns', 'chroot', 'open_by_handle_at', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'move_mount', 'open_tree',
+      'mount_setattr', 'quotactl', 'syslog', 'sethostname', 'setdomainname', 'iopl', 'ioperm', 'lookup_dcookie', 'kcmp',
+      'pidfd_getfd', 'process_madvise', 'get_mempolicy', 'set_mempolicy', 'mbind', 'vhangup', 'nfsservctl', 'uselib', 'vm86',
+    ];
+    expect(denied.filter((name) => allowing(name).length > 0)).toEqual([]);
+    // Conditional rules stay conditional: no AF_VSOCK sockets, only the usual personalities.
+    expect(allowing('socket')).toEqual([expect.objectContaining({ args: [{ index: 0, value: 40, op: 'SCMP_CMP_NE' }] })]);
+    expect(allowing('personality').every((r) => r.args?.length === 1 && r.args[0]?.op === 'SCMP_CMP_EQ')).toBe(true);
+    expect(allowing('personality').map((r) => r.args?.[0]?.value)).toEqual([0, 8, 131072, 131080, 4294967295]);
+  });
+});
+
 describe('Dockerfile', () => {
   it('is built from pinned Node 22 bookworm-slim stages', () => {
     const froms = dockerfile.filter((i) => i.op === 'FROM').map((i) => i.args.split(' ')[0]);
@@ -148,6 +232,12 @@ describe('Dockerfile', () => {
     for (const pkg of ['git', 'ca-certificates', 'tini', 'bubblewrap']) expect(installs.split(/\s+/)).toContain(pkg);
     expect(installs).toContain('--no-install-recommends');
     expect(installs).toContain('rm -rf /var/lib/apt/lists/*');
+  });
+
+  it("leaves bubblewrap as Debian installs it, not setuid: it works through the runtime user's own user namespaces", () => {
+    const runs = finalStage(dockerfile).filter((i) => i.op === 'RUN').map((i) => i.args);
+    expect(runs.some((r) => /chmod\s+(\S*\+s|[0-7]*[4-7][0-7]{3})\b/.test(r))).toBe(false);
+    expect(lastArgs('USER')).not.toMatch(/^(root|0)(:|$)/);
   });
 
   it('gives the workspace directory to the runtime user', () => {

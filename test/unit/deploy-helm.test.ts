@@ -28,6 +28,8 @@ interface Container {
 }
 interface PodSpec {
   containers: Container[];
+  hostUsers?: boolean;
+  runtimeClassName?: string;
   securityContext?: Record<string, unknown>;
   volumes?: Array<{ name: string; emptyDir?: { sizeLimit?: string } }>;
   terminationGracePeriodSeconds?: number;
@@ -204,6 +206,64 @@ describe('the Helm chart', () => {
     expect(find(manifests, 'ServiceAccount').automountServiceAccountToken).toBe(false);
   });
 
+  it('lets bubblewrap work in worker pods: their own user namespace, an unmasked /proc, seccomp and AppArmor opened for the worker only', () => {
+    const manifests = renderChart({ secret: SECRETS });
+    const pod = podOf(manifests, 'worker');
+    const worker = containerOf(manifests, 'worker');
+    // procMount: Unmasked is valid only in a pod with its own user namespace.
+    expect(pod.hostUsers).toBe(false);
+    expect(worker.securityContext).toMatchObject({ procMount: 'Unmasked', seccompProfile: { type: 'Unconfined' }, appArmorProfile: { type: 'Unconfined' } });
+    // bubblewrap (not setuid) needs no capability and no privilege escalation.
+    expect(worker.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(worker.securityContext).not.toHaveProperty('privileged');
+    expect(worker.securityContext).not.toHaveProperty('capabilities.add');
+    const env = containerEnv(manifests, worker, chartSecret(manifests));
+    expect(env.AI_FIX_SANDBOX).toBe('bwrap');
+    expect(loadEnv(env).sandbox).toBe('bwrap');
+    // The servers run no agent commands and keep the runtime's defaults.
+    const serverPod = podOf(manifests, 'server');
+    expect(serverPod.hostUsers).toBeUndefined();
+    expect(serverPod.securityContext).toMatchObject({ seccompProfile: { type: 'RuntimeDefault' } });
+    for (const field of ['procMount', 'seccompProfile', 'appArmorProfile']) expect(containerOf(manifests, 'server').securityContext).not.toHaveProperty(field);
+    expect(schemaErrors(manifests)).toEqual([]);
+  });
+
+  it('takes the shipped seccomp profile as a Localhost profile, and a RuntimeClass, in manifests the schemas accept', () => {
+    const profile = path.join(ROOT, 'deploy/seccomp/ai-fix-worker.json');
+    expect(JSON.parse(readFileSync(profile, 'utf8'))).toHaveProperty('syscalls');
+    const localhostProfile = `ai-fix/${path.basename(profile)}`;
+    const manifests = renderChart({
+      secret: SECRETS,
+      worker: {
+        runtimeClassName: 'gvisor',
+        sandbox: { seccompProfile: { type: 'Localhost', localhostProfile }, appArmorProfile: { type: 'Localhost', localhostProfile: 'ai-fix-worker' } },
+      },
+    });
+    expect(podOf(manifests, 'worker').runtimeClassName).toBe('gvisor');
+    expect(podOf(manifests, 'server').runtimeClassName).toBeUndefined();
+    expect(containerOf(manifests, 'worker').securityContext).toMatchObject({
+      procMount: 'Unmasked',
+      seccompProfile: { type: 'Localhost', localhostProfile },
+      appArmorProfile: { type: 'Localhost', localhostProfile: 'ai-fix-worker' },
+    });
+    // The chart's README tells where to install it, under the same name.
+    expect(readFileSync(path.join(CHART_DIR, 'README.md'), 'utf8')).toContain(`localhostProfile: ${localhostProfile}`);
+    expect(schemaErrors(manifests)).toEqual([]);
+    expect(unknownFieldErrors(manifests.filter((m) => m.kind === 'Deployment'))).toEqual([]);
+  });
+
+  it('drops the sandbox settings only when AI_FIX_SANDBOX=none is asked for by name, and refuses other modes', () => {
+    const manifests = renderChart({ secret: SECRETS, worker: { sandbox: { mode: 'none' } } });
+    const pod = podOf(manifests, 'worker');
+    const worker = containerOf(manifests, 'worker');
+    expect(pod.hostUsers).toBeUndefined();
+    for (const field of ['procMount', 'seccompProfile', 'appArmorProfile']) expect(worker.securityContext).not.toHaveProperty(field);
+    expect(pod.securityContext).toMatchObject({ seccompProfile: { type: 'RuntimeDefault' } });
+    expect(loadEnv(containerEnv(manifests, worker, chartSecret(manifests))).sandbox).toBe('none');
+    expect(schemaErrors(manifests)).toEqual([]);
+    expect(() => renderChart({ secret: SECRETS, worker: { sandbox: { mode: 'auto' } } })).toThrow(/worker\.sandbox\.mode must be bwrap or none/);
+  });
+
   it('exposes only the webhook route through the ingress', () => {
     const manifests = renderChart({ secret: SECRETS, config: { webhookPath: '/hooks/github' }, server: { ingress: { enabled: true, host: 'fix.example.com' } } });
     const ingress = find(manifests, 'Ingress').spec as { rules: Array<{ host: string; http: { paths: Array<{ path: string; pathType: string }> } }> };
@@ -257,7 +317,7 @@ describe('the Helm chart', () => {
     const documented = new Set([...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]));
     const leaves = (tree: Record<string, unknown>, prefix = ''): string[] =>
       Object.entries(tree).flatMap(([key, value]) =>
-        value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0 && !['resources', 'podSecurityContext', 'securityContext'].includes(key)
+        value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0 && !['resources', 'podSecurityContext', 'securityContext', 'seccompProfile', 'appArmorProfile'].includes(key)
           ? leaves(value as Record<string, unknown>, `${prefix}${key}.`)
           : [`${prefix}${key}`],
       );

@@ -56,9 +56,10 @@ describe('environment configuration', () => {
   });
 
   it('reads the sandbox mode and limits', () => {
-    expect(loadEnv({ AI_FIX_SANDBOX_UID: '2000' }).sandboxUid).toBe(2000);
+    expect(loadEnv({ AI_FIX_SANDBOX_UID: '2000', AI_FIX_SANDBOX_UIDS: '8' }).sandboxUsers).toEqual({ first: 2000, count: 8 });
     expect(errorOf({ AI_FIX_SANDBOX_UID: '0' })).toMatch(/^AI_FIX_SANDBOX_UID: /);
-    expect(loadEnv({})).toMatchObject({ sandbox: 'auto', sandboxUid: 65534, sandboxLimits: { memoryBytes: 4096 * 1024 * 1024, processes: 1024, fileSizeBytes: 1024 * 1024 * 1024 } });
+    expect(errorOf({ AI_FIX_SANDBOX_TMP_MB: '1' })).toMatch(/^AI_FIX_SANDBOX_TMP_MB: /);
+    expect(loadEnv({})).toMatchObject({ sandbox: 'auto', sandboxUsers: { first: 910_000, count: 64 }, sandboxTmpBytes: 512 * 1024 * 1024, sandboxLimits: { memoryBytes: 4096 * 1024 * 1024, processes: 1024, fileSizeBytes: 1024 * 1024 * 1024 } });
     expect(loadEnv({ AI_FIX_SANDBOX: 'bwrap', AI_FIX_SANDBOX_MEMORY_MB: '512' })).toMatchObject({ sandbox: 'bwrap', sandboxLimits: { memoryBytes: 512 * 1024 * 1024 } });
   });
 

@@ -1,10 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { NotRegularFileError, readRegularFile } from '../../util/regular-file.ts';
 import { applyHunks, HunkError } from '../patch/apply-hunks.ts';
 import { parsePatch, PatchSyntaxError, type FilePatch } from '../patch/parse-patch.ts';
 import { staleViewMessage } from './file-views.ts';
 import { objectSchema, stringArg, ToolInputError, type AgentTool, type ToolContext } from './tool.ts';
 import { resolveInWorkspace } from './workspace-path.ts';
+import { writeWorkspaceFile } from './workspace-write.ts';
 
 interface Pending {
   absolute: string;
@@ -16,11 +18,11 @@ const NOT_APPLIED = 'The patch was not applied (no file changed)';
 
 async function readOrNull(absolute: string): Promise<string | null> {
   try {
-    return await fs.readFile(absolute, 'utf8');
+    return (await readRegularFile(absolute)).toString('utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    if (code === 'EISDIR') throw new ToolInputError(`${NOT_APPLIED}: ${path.basename(absolute)} is a directory`);
+    if (err instanceof NotRegularFileError) throw new ToolInputError(`${NOT_APPLIED}: ${path.basename(absolute)} is not a regular file`);
     throw err;
   }
 }
@@ -30,7 +32,10 @@ async function plan(patches: FilePatch[], context: ToolContext): Promise<{ pendi
   const pending = new Map<string, Pending>();
   const summary: string[] = [];
   const notes: string[] = [];
-  const resolve = (given: string) => resolveInWorkspace(context.root, given, { write: true, protectedPaths: context.protectedPaths });
+  const resolve = async (given: string) => {
+    const { real, relative } = await resolveInWorkspace(context.root, given, { write: true, protectedPaths: context.protectedPaths });
+    return { absolute: real, relative };
+  };
   const current = async (relative: string, absolute: string) => {
     const planned = pending.get(relative);
     if (planned) return { content: planned.content, planned: true };
@@ -116,8 +121,7 @@ export const applyPatchTool: AgentTool = {
         await fs.rm(absolute, { force: true });
         context.views.forget(relative);
       } else {
-        await fs.mkdir(path.dirname(absolute), { recursive: true });
-        await fs.writeFile(absolute, content);
+        await writeWorkspaceFile(absolute, relative, content, context);
         context.views.record(relative, content);
       }
     }

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import { readRegularFile, writeRegularFile } from '../../util/regular-file.ts';
 import { staleViewMessage } from './file-views.ts';
 import { objectSchema, stringArg, ToolInputError, type AgentTool } from './tool.ts';
 import { resolveInWorkspace } from './workspace-path.ts';
@@ -16,7 +16,7 @@ export const editFileTool: AgentTool = {
     new_string: { type: 'string', description: 'Replacement text' },
   }),
   async run(args, context) {
-    const { absolute, relative } = await resolveInWorkspace(context.root, stringArg(args, 'path'), {
+    const { real, relative } = await resolveInWorkspace(context.root, stringArg(args, 'path'), {
       write: true,
       protectedPaths: context.protectedPaths,
     });
@@ -25,9 +25,9 @@ export const editFileTool: AgentTool = {
     if (!oldString) throw new ToolInputError('`old_string` is empty; use write_file to create or overwrite a file');
     let content: string;
     try {
-      content = await fs.readFile(absolute, 'utf8');
+      content = (await readRegularFile(real)).toString('utf8');
     } catch {
-      throw new ToolInputError(`${relative}: no such file; use write_file to create it`);
+      throw new ToolInputError(`${relative}: no such regular file; use write_file to create it`);
     }
     if (context.views.isStale(relative, content)) throw new ToolInputError(staleViewMessage(relative));
     const first = content.indexOf(oldString);
@@ -39,7 +39,7 @@ export const editFileTool: AgentTool = {
       throw new ToolInputError(`${relative}: old_string occurs more than once (lines ${lineOf(content, first)} and ${lineOf(content, second)}); include more surrounding lines so it is unique`);
     }
     const updated = content.slice(0, first) + newString + content.slice(first + oldString.length);
-    await fs.writeFile(absolute, updated);
+    await writeRegularFile(real, updated);
     context.views.record(relative, updated);
     return { output: `${relative}: replaced lines ${lineOf(content, first)}-${lineOf(content, first + oldString.length)}`, edited: true };
   },

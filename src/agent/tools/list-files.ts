@@ -1,5 +1,4 @@
-import { git } from '../../workspace/git.ts';
-import { objectSchema, type AgentTool } from './tool.ts';
+import { objectSchema, ToolInputError, type AgentTool } from './tool.ts';
 
 const MAX_FILES = 300;
 
@@ -11,8 +10,9 @@ export const listFilesTool: AgentTool = {
   }),
   async run(args, context) {
     const pattern = typeof args.pattern === 'string' ? args.pattern.trim() : '';
-    const out = await git(['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: context.root, gitDir: context.gitDir, signal: context.signal });
-    let files = out.split('\n').filter(Boolean);
+    const listed = await context.runGit(['ls-files', '--cached', '--others', '--exclude-standard']);
+    if (listed.exitCode !== 0) throw new ToolInputError(`list_files failed: ${listed.output.trim().split('\n').slice(-3).join(' / ')}`);
+    let files = listed.output.split('\n').filter(Boolean);
     if (pattern) {
       const isGlob = /[*?[]/.test(pattern);
       const matcher = isGlob

@@ -1,9 +1,10 @@
-import fs from 'node:fs/promises';
+import { NotRegularFileError, readRegularFile } from '../../util/regular-file.ts';
 import { objectSchema, optionalNumberArg, stringArg, ToolInputError, type AgentTool } from './tool.ts';
 import { resolveInWorkspace } from './workspace-path.ts';
 
 const MAX_LINES = 400;
 const MAX_LINE_CHARS = 400;
+const MAX_FILE_BYTES = 32 * 2 ** 20;
 
 export const readFileTool: AgentTool = {
   name: 'read_file',
@@ -14,14 +15,14 @@ export const readFileTool: AgentTool = {
     end_line: { type: ['integer', 'null'], description: 'Last line (inclusive); null for start_line+399' },
   }),
   async run(args, context) {
-    const { absolute, relative } = await resolveInWorkspace(context.root, stringArg(args, 'path'));
+    const { real, relative } = await resolveInWorkspace(context.root, stringArg(args, 'path'));
     let content: string;
     try {
-      content = await fs.readFile(absolute, 'utf8');
+      content = (await readRegularFile(real, MAX_FILE_BYTES)).toString('utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new ToolInputError(`${relative}: no such file; use list_files to find it`);
-      if (code === 'EISDIR') throw new ToolInputError(`${relative}: is a directory; use list_files`);
+      if (err instanceof NotRegularFileError) throw new ToolInputError(`${relative}: not a regular file (a directory, FIFO, device or socket) or larger than ${MAX_FILE_BYTES / 2 ** 20} MB; use list_files or run_shell`);
       throw err;
     }
     if (content.includes('\u0000')) throw new ToolInputError(`${relative}: binary file`);

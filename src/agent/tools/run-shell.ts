@@ -1,6 +1,5 @@
 import { optionalNumberArg, objectSchema, stringArg, type AgentTool } from './tool.ts';
 import type { CommandResult } from '../../sandbox/run-command.ts';
-import { worktreeFingerprint } from '../../workspace/worktree-fingerprint.ts';
 
 export function describeResult(result: CommandResult): string {
   const status = result.timedOut
@@ -24,11 +23,10 @@ export const runShellTool: AgentTool = {
     const timeout = optionalNumberArg(args, 'timeout_seconds');
     const command = stringArg(args, 'command');
     // Commands may change files too (formatters, code generators, sed): that counts as an edit.
-    // A fingerprint that cannot be taken (the command broke the checkout) counts as an edit.
-    const fingerprint = () => worktreeFingerprint(context.root, context.gitDir, context.signal).catch(() => null);
-    const before = await fingerprint();
+    // A tree that cannot be taken (the command broke the checkout) counts as an edit.
+    const before = await context.workTreeId();
     const result = await context.runShell(command, timeout ? timeout * 1000 : undefined);
-    const after = await fingerprint();
+    const after = await context.workTreeId();
     const edited = before === null || after === null || after !== before;
     return { output: describeResult(result), edited };
   },

@@ -32,13 +32,14 @@ export async function resolveInWorkspace(
   root: string,
   given: string,
   options: { write?: boolean; protectedPaths?: string[] } = {},
-): Promise<{ absolute: string; relative: string }> {
+): Promise<{ absolute: string; relative: string; real: string }> {
   const absolute = path.resolve(root, given);
   const relative = path.relative(root, absolute);
   if (relative.startsWith('..') || path.isAbsolute(relative)) {
     throw new ToolInputError(`${given}: outside the repository; use a path relative to the repository root`);
   }
-  const realRelative = path.relative(root, await followLinks(absolute));
+  const real = await followLinks(absolute);
+  const realRelative = path.relative(root, real);
   if (realRelative.startsWith('..') || path.isAbsolute(realRelative)) {
     throw new ToolInputError(`${given}: resolves through a symbolic link to outside the repository`);
   }
@@ -51,5 +52,5 @@ export async function resolveInWorkspace(
   if (options.write && relative && touched.some((p) => p && isProtectedPath(p, options.protectedPaths ?? []))) {
     throw new ToolInputError(`${given}: this path is protected by the repository's ai-fix configuration and cannot be changed`);
   }
-  return { absolute, relative: relative || '.' };
+  return { absolute, relative: relative || '.', real };
 }

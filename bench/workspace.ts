@@ -84,7 +84,7 @@ export async function runWorkspaceBench(options: Map<string, string>): Promise<b
     const files = Number(execFileSync('git', [`--git-dir=${last.box.gitDir}`, 'ls-files'], { cwd: last.box.dir, encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').filter(Boolean).length);
     // The search runs as in a task, through the box (unisolated here: this measures git grep).
     const box = await openTaskBox(
-      { mode: 'none', limits: { memoryBytes: 4 << 30, processes: 4096, fileSizeBytes: 1 << 30 }, hidden: [], tmpBytes: 1 << 28 },
+      { mode: 'none', limits: { memoryBytes: 4 << 30, processes: 4096, fileSizeBytes: 1 << 30 }, hidden: [], tmpBytes: 1 << 28, exposed: [], env: {}, toolchains: {}, networkAllow: [] },
       { workspace: last.box.dir, home: last.box.home, gitDir: last.box.gitDir, readOnly: [last.objects] },
     );
     const signal = new AbortController().signal;

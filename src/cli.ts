@@ -109,6 +109,9 @@ async function startWorkerProcess(env: Env, log: Logger, secrets: Set<string>, m
     limits: env.sandboxLimits,
     users: env.sandboxUsers,
     tmpBytes: env.sandboxTmpBytes,
+    passEnv: env.sandboxPassEnv,
+    toolchainPaths: env.sandboxToolchains,
+    networkAllow: env.networkAllow,
     workdir: env.workdir,
     privateKeyPath: env.privateKeyPath,
     log,
@@ -145,7 +148,7 @@ async function runLocalCommand(args: string[]): Promise<void> {
   const env = loadEnv();
   const secrets = new Set([env.openaiApiKey].filter((s): s is string => !!s));
   // The terminal gets the progress lines and the result; logs only when asked for.
-  const log = createLogger({ level: process.env.LOG_LEVEL ? env.logLevel : 'warn', secrets });
+  const log = createLogger({ level: process.env.LOG_LEVEL ? env.logLevel : 'warn', secrets, stderr: true });
   const controller = new AbortController();
   // Interrupted, the agent stops and its work so far is still committed on the branch.
   process.once('SIGINT', () => controller.abort());

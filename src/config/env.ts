@@ -63,6 +63,12 @@ const schema = z.object({
   AI_FIX_SANDBOX_UID: z.coerce.number().int().min(1).max(4_294_000_000).default(910_000),
   AI_FIX_SANDBOX_UIDS: z.coerce.number().int().min(1).max(65_536).default(64),
   AI_FIX_SANDBOX_TMP_MB: z.coerce.number().int().min(16).default(512),
+  AI_FIX_SANDBOX_ENV: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*$/, 'variable names separated by commas').optional(),
+  AI_FIX_SANDBOX_TOOLCHAINS: z.string().optional(),
+  AI_FIX_NETWORK_ALLOW: z
+    .string()
+    .regex(/^[A-Za-z0-9.,-]+$/, 'host names separated by commas (`registries` for the detected package registries, `none` for no network)')
+    .optional(),
   AI_FIX_SANDBOX_MEMORY_MB: z.coerce.number().int().min(64).default(4096),
   AI_FIX_SANDBOX_PROCESSES: z.coerce.number().int().min(16).default(1024),
   AI_FIX_SANDBOX_FILE_SIZE_MB: z.coerce.number().int().min(1).default(1024),
@@ -118,6 +124,12 @@ export interface Env {
   sandboxUsers: { first: number; count: number };
   /** Size cap of `/tmp` and the other empty directories of a bwrap box. */
   sandboxTmpBytes: number;
+  /** More variables the box gets by name (AI_FIX_SANDBOX_ENV). */
+  sandboxPassEnv: string[];
+  /** More host directories a bwrap box sees read-only (AI_FIX_SANDBOX_TOOLCHAINS). */
+  sandboxToolchains: string[];
+  /** AI_FIX_NETWORK_ALLOW as given: the most any box may reach (see network-policy.ts). */
+  networkAllow?: string;
   /** Resource limits of every command the agent runs. */
   sandboxLimits: { memoryBytes: number; processes: number; fileSizeBytes: number };
   /** Where people reach this app's HTTP server (dashboard links); no links when unset. */
@@ -184,6 +196,9 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     sandbox: env.AI_FIX_SANDBOX,
     sandboxUsers: { first: env.AI_FIX_SANDBOX_UID, count: env.AI_FIX_SANDBOX_UIDS },
     sandboxTmpBytes: env.AI_FIX_SANDBOX_TMP_MB * 1024 * 1024,
+    sandboxPassEnv: env.AI_FIX_SANDBOX_ENV?.split(',') ?? [],
+    sandboxToolchains: (env.AI_FIX_SANDBOX_TOOLCHAINS ?? '').split(':').filter((dir) => path.isAbsolute(dir)),
+    networkAllow: env.AI_FIX_NETWORK_ALLOW,
     sandboxLimits: {
       memoryBytes: env.AI_FIX_SANDBOX_MEMORY_MB * 1024 * 1024,
       processes: env.AI_FIX_SANDBOX_PROCESSES,

@@ -42,6 +42,29 @@ export const rebaseSchema = z
   })
   .strict();
 
+export const testForPathSchema = z
+  .object({
+    path: z
+      .string()
+      .min(1)
+      .max(500)
+      .refine((glob) => !glob.startsWith('/') && !glob.split('/').includes('..'), 'must be a glob relative to the repository root, e.g. `packages/web/**`'),
+    command: z.string().min(1).max(2000),
+  })
+  .strict();
+
+// A host name, or `.example.org` for it and every subdomain: no schemes, ports or paths.
+const hostSchema = z.string().regex(/^\.?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'must be a host name such as `example.org` (or `.example.org` with its subdomains)');
+
+export const networkSchema = z
+  .object({
+    /** During the setup command; unset: every host the operator allows. */
+    setup: z.array(hostSchema).max(100).optional(),
+    /** While the agent works: none unless listed here (and allowed by the operator). */
+    agent: z.array(hostSchema).max(100).default([]),
+  })
+  .strict();
+
 // GitHub logins, and team slugs (`team` in the repository's organisation, or `org/team`).
 const loginSchema = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub login');
 const teamSchema = z.string().regex(/^(?:[A-Za-z0-9][A-Za-z0-9-]*\/)?[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a team slug, `team` or `org/team`');
@@ -52,7 +75,11 @@ export const repoConfigSchema = z
     model: z.string().min(1).optional(),
     setup: z.string().min(1).optional(),
     test: z.string().min(1).optional(),
+    /** A test command per path: the first whose glob matches a path the issue names wins over `test`. */
+    tests: z.array(testForPathSchema).max(100).optional(),
     instructions: z.string().max(20_000).optional(),
+    /** Hosts the box may reach, per phase, within what the operator allows (AI_FIX_NETWORK_ALLOW). */
+    network: networkSchema.default(() => networkSchema.parse({})),
     draft: z.boolean().default(false),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     revisions: revisionsSchema.default(() => revisionsSchema.parse({})),

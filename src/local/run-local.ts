@@ -19,7 +19,7 @@ import { protectedPathGlobs } from '../security/protected-paths.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { commitTree } from '../workspace/commit-and-push.ts';
-import { detectTestCommand } from '../workspace/detect-test-command.ts';
+import { detectTestCommand, mentionedPaths, programProbe } from '../workspace/detect-test-command.ts';
 import type { Workspace } from '../workspace/prepare-workspace.ts';
 import { verifyChange } from '../workspace/verify-change.ts';
 import { createLocalWorkspace, deliverLocalBranch, removeLocalWorkspace } from './local-workspace.ts';
@@ -83,7 +83,7 @@ export async function runLocal(options: RunOptions, env: Env, io: LocalRunIo): P
   let box: TaskBox | undefined;
   try {
     const worktree = { dir: workspace.box.dir, branch: workspace.branch, repo };
-    const sandbox = await startSandbox({ requested: env.sandbox, limits: env.sandboxLimits, users: env.sandboxUsers, tmpBytes: env.sandboxTmpBytes, workdir: workspace.jobDir, log: io.log });
+    const sandbox = await startSandbox({ requested: env.sandbox, limits: env.sandboxLimits, users: env.sandboxUsers, tmpBytes: env.sandboxTmpBytes, passEnv: env.sandboxPassEnv, toolchainPaths: env.sandboxToolchains, networkAllow: env.networkAllow, workdir: workspace.jobDir, log: io.log });
     if (sandbox.mode === 'none') io.progress('WARNING: AI_FIX_SANDBOX=none: the agent\'s commands run on this machine without isolation');
     box = await openTaskBox(sandbox, { workspace: workspace.box.dir, home: workspace.box.home, gitDir: workspace.box.gitDir, readOnly: [workspace.objects] });
     const config = await readRepoConfig(worktree.dir);
@@ -96,7 +96,7 @@ export async function runLocal(options: RunOptions, env: Env, io: LocalRunIo): P
       const setup = await shell(config.setup);
       if (setup.exitCode !== 0) throw new ConfigError(`the setup command \`${config.setup}\` failed:\n${setup.output.slice(-2000)}`);
     }
-    const testCommand = options.test ?? config.test ?? (await detectTestCommand(worktree.dir));
+    const testCommand = options.test ?? (await detectTestCommand(worktree.dir, { test: config.test, configured: config.tests, paths: mentionedPaths(options.issue), has: programProbe(shell) }));
     const model = options.model ?? config.model ?? env.defaultModel;
     const info = modelInfo(model, env.modelOverrides);
     const issue = { repoFullName: path.basename(worktree.repo), issueNumber: 0, title: options.issue.title, body: options.issue.body, comments: [] };

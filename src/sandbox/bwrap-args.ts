@@ -1,4 +1,11 @@
-import type { SandboxDirs, SandboxPolicy } from './sandbox-policy.ts';
+import { EGRESS, type SandboxDirs, type SandboxPolicy } from './sandbox-policy.ts';
+
+/** The worker's egress proxy socket, and what runs the relay to it inside the box. */
+export interface EgressMounts {
+  socket: string;
+  node: string;
+  forwarder: string;
+}
 
 /**
  * bubblewrap around one command: no network, its own pid/ipc/uts/user namespaces and session
@@ -7,7 +14,7 @@ import type { SandboxDirs, SandboxPolicy } from './sandbox-policy.ts';
  * scratch home writable. Everything the command started dies with it (the pid namespace ends
  * when its first process does).
  */
-export function bwrapArgs(dirs: SandboxDirs, policy: Pick<SandboxPolicy, 'hidden' | 'tmpBytes'>): string[] {
+export function bwrapArgs(dirs: SandboxDirs, policy: Pick<SandboxPolicy, 'hidden' | 'tmpBytes' | 'exposed'>, egress?: EgressMounts): string[] {
   return [
     'bwrap',
     '--die-with-parent',
@@ -21,7 +28,11 @@ export function bwrapArgs(dirs: SandboxDirs, policy: Pick<SandboxPolicy, 'hidden
     '--dev', '/dev',
     '--proc', '/proc',
     ...policy.hidden.flatMap(({ path, kind }) => (kind === 'dir' ? ['--size', String(policy.tmpBytes), '--tmpfs', path] : ['--ro-bind', '/dev/null', path])),
+    ...policy.exposed.flatMap((dir) => ['--ro-bind', dir, dir]),
     ...dirs.readOnly.flatMap((dir) => ['--ro-bind', dir, dir]),
+    ...(egress
+      ? ['--ro-bind', egress.socket, `${EGRESS.dir}/egress.sock`, '--ro-bind', egress.node, `${EGRESS.dir}/node`, '--ro-bind', egress.forwarder, `${EGRESS.dir}/egress-forwarder.cjs`]
+      : []),
     '--bind', dirs.gitDir, dirs.gitDir,
     '--bind', dirs.home, dirs.home,
     '--bind', dirs.workspace, dirs.workspace,

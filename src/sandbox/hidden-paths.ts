@@ -9,13 +9,6 @@ export interface HostFacts {
   /** The worker's working directory, where Probot keeps `.env` and finds `*.pem` keys. */
   cwd: string;
   privateKeyPath?: string;
-  /** The PATH the sandbox gets: directories on it stay visible even inside a hidden home. */
-  pathEnv: string;
-}
-
-function inside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
 async function real(file: string): Promise<{ path: string; kind: 'dir' | 'file' } | null> {
@@ -29,13 +22,11 @@ async function real(file: string): Promise<{ path: string; kind: 'dir' | 'file' 
 
 /**
  * What a bwrap sandbox must not see of a host it otherwise views read-only: temp directories,
- * other tasks' checkouts, the worker's home and key files. A home that holds the tools on PATH
- * (a Node version manager, say) stays visible, or nothing would run.
+ * other tasks' checkouts, the worker's home and key files. Toolchains installed in the home are
+ * shown again one by one (see toolchains.ts), never the home itself.
  */
 export async function hiddenPaths(host: HostFacts): Promise<SandboxPolicy['hidden']> {
-  const pathDirs = host.pathEnv.split(':').filter((dir) => path.isAbsolute(dir));
-  const dirs = ['/tmp', '/var/tmp', '/run', host.workdir];
-  if (!pathDirs.some((dir) => inside(dir, host.home))) dirs.push(host.home);
+  const dirs = ['/tmp', '/var/tmp', '/run', host.workdir, host.home];
   const cwdEntries = await fs.readdir(host.cwd).catch(() => []);
   const files = [
     ...(host.privateKeyPath ? [path.resolve(host.cwd, host.privateKeyPath)] : []),

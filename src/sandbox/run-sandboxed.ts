@@ -1,9 +1,9 @@
 import os from 'node:os';
-import { bwrapArgs } from './bwrap-args.ts';
+import { bwrapArgs, type EgressMounts } from './bwrap-args.ts';
 import { limitedShell } from './resource-limits.ts';
 import { runProcess, type CommandResult } from './run-command.ts';
 import { sandboxEnv } from './sandbox-env.ts';
-import type { SandboxDirs, SandboxPolicy } from './sandbox-policy.ts';
+import { EGRESS, type SandboxDirs, type SandboxPolicy } from './sandbox-policy.ts';
 
 export interface SandboxRun {
   dirs: SandboxDirs;
@@ -13,6 +13,15 @@ export interface SandboxRun {
   signal?: AbortSignal;
   outputLimit?: number;
   maxOutputBytes?: number;
+  /** bwrap only: the way out through the worker's egress proxy. */
+  egress?: EgressMounts;
+}
+
+/** Starts the relay to the egress proxy on the box's loopback, and waits until it listens. */
+function withEgressRelay(command: string): string {
+  const relay = `${EGRESS.dir}/node ${EGRESS.dir}/egress-forwarder.cjs ${EGRESS.dir}/egress.sock ${EGRESS.port} </dev/null >/dev/null 2>&1 &`;
+  const ready = `for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/${EGRESS.port}) 2>/dev/null && break; sleep 0.02; done`;
+  return `${relay}\n${ready}\n${command}`;
 }
 
 /**
@@ -22,10 +31,11 @@ export interface SandboxRun {
 export function runSandboxed(policy: SandboxPolicy, command: string, run: SandboxRun): Promise<CommandResult> {
   // A process cannot use more CPU than the wall-clock limit allows on every core.
   const cpuSeconds = (run.timeoutMs / 1000) * os.availableParallelism();
-  const shell = limitedShell(command, policy.limits, cpuSeconds);
-  return runProcess(policy.mode === 'bwrap' ? [...bwrapArgs(run.dirs, policy), ...shell] : shell, {
+  const egress = policy.mode === 'bwrap' ? run.egress : undefined;
+  const shell = limitedShell(egress ? withEgressRelay(command) : command, policy.limits, cpuSeconds);
+  return runProcess(policy.mode === 'bwrap' ? [...bwrapArgs(run.dirs, policy, egress), ...shell] : shell, {
     cwd: run.dirs.workspace,
-    env: sandboxEnv(run.dirs.home),
+    env: sandboxEnv(run.dirs.home, policy.env, egress ? `http://127.0.0.1:${EGRESS.port}` : undefined),
     timeoutMs: run.timeoutMs,
     signal: run.signal,
     outputLimit: run.outputLimit,

@@ -14,6 +14,9 @@ export interface SandboxDirs {
   readOnly: string[];
 }
 
+/** Inside a bwrap box: where the way out is mounted, and the loopback port that leads to it. */
+export const EGRESS = { dir: '/run/ai-fix', port: 3128 } as const;
+
 /** How the agent's commands run; decided once at start and passed to every task. */
 export interface SandboxPolicy {
   mode: SandboxMode;
@@ -28,6 +31,14 @@ export interface SandboxPolicy {
   hidden: Array<{ path: string; kind: 'dir' | 'file' }>;
   /** Size of each empty directory (`/tmp` among them) a bwrap box gets. */
   tmpBytes: number;
+  /** Toolchain directories a bwrap box sees read-only even inside a hidden one. */
+  exposed: string[];
+  /** PATH and the toolchains' variables, the same for every command. */
+  env: Record<string, string>;
+  /** Toolchain programs the box found at start, with their versions. */
+  toolchains: Record<string, string>;
+  /** The most any box may reach through the egress proxy (AI_FIX_NETWORK_ALLOW); bwrap only. */
+  networkAllow: string[];
 }
 
 /** The users commands run as: a range starting at `first` when the worker is root. */

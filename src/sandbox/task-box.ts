@@ -1,12 +1,16 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { CommandResult } from './run-command.ts';
 import { runSandboxed } from './run-sandboxed.ts';
 import type { SandboxDirs, SandboxPolicy } from './sandbox-policy.ts';
 import { leaseSandboxUser, type SandboxUser } from './sandbox-users.ts';
 import { stopUserProcesses } from './stop-user-processes.ts';
+import { startEgressProxy, type EgressProxy } from './egress-proxy.ts';
+
+const FORWARDER = fileURLToPath(new URL('./egress-forwarder.cjs', import.meta.url));
 
 const execFileAsync = promisify(execFile);
 
@@ -24,6 +28,13 @@ export interface TaskBox {
   /** Who owns what the box writes, when it is not the worker's own user. */
   readonly user?: { uid: number; gid: number };
   run(command: string, options: BoxRunOptions): Promise<CommandResult>;
+  /**
+   * Hosts the box's commands may reach from now on, through the worker's egress proxy (bwrap
+   * only: without isolation the commands have the host's network anyway). None at first.
+   */
+  allowNetwork(hosts: readonly string[]): void;
+  /** Hosts the box's commands tried to reach and were refused. */
+  blockedHosts(): string[];
   /** Stops whatever is left and gives the task's user back. */
   close(): Promise<void>;
 }
@@ -56,13 +67,23 @@ export async function openTaskBox(policy: SandboxPolicy, dirs: SandboxDirs): Pro
     throw err;
   }
   const owner = user ? { uid: user.uid, gid: user.gid } : undefined;
+  let proxy: EgressProxy | undefined;
+  try {
+    if (policy.mode === 'bwrap') proxy = await startEgressProxy(path.join(path.dirname(dirs.home), 'egress.sock'));
+  } catch (err) {
+    await user?.release();
+    throw err;
+  }
+  const egress = proxy && { socket: proxy.socketPath, node: await fs.realpath(process.execPath), forwarder: FORWARDER };
   return {
     dirs,
     mode: policy.mode,
     user: owner,
+    allowNetwork: (hosts) => proxy?.allow(hosts),
+    blockedHosts: () => proxy?.blocked() ?? [],
     async run(command, options) {
       try {
-        return await runSandboxed(policy, command, { dirs, user: owner, ...options });
+        return await runSandboxed(policy, command, { dirs, user: owner, egress, ...options });
       } finally {
         // In bwrap the pid namespace already ended; a task user's processes are found anywhere.
         if (owner) await stopUserProcesses(owner);
@@ -70,6 +91,7 @@ export async function openTaskBox(policy: SandboxPolicy, dirs: SandboxDirs): Pro
     },
     async close() {
       if (owner) await stopUserProcesses(owner);
+      await proxy?.close();
       await user?.release();
     },
   };

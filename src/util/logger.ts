@@ -5,7 +5,8 @@ export type { Logger };
 
 // Secrets known to this process (the model key, the webhook secret, minted tokens) are added at
 // start-up and as tokens are minted, so a log line can never carry one.
-export function createLogger(options: { level?: string; secrets?: Set<string> } = {}): Logger {
+/** `stderr`: for commands whose standard output is their result (`ai-fix run`). */
+export function createLogger(options: { level?: string; secrets?: Set<string>; stderr?: boolean } = {}): Logger {
   const secrets = options.secrets ?? new Set<string>();
   return pino({
     level: options.level ?? 'info',
@@ -24,5 +25,5 @@ export function createLogger(options: { level?: string; secrets?: Set<string> } 
     serializers: {
       err: (err: unknown) => redactDeep(pino.stdSerializers.err(err as Error), secrets),
     },
-  });
+  }, options.stderr ? pino.destination(2) : undefined);
 }

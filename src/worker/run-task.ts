@@ -24,6 +24,7 @@ import type { RepoSlot } from './repo-slots.ts';
 import { saveWorkInProgress } from './save-work-in-progress.ts';
 import { abortedForShutdown, handBack } from './shutdown.ts';
 import { runAgentStage } from './stages/agent.ts';
+import { preflight } from './stages/preflight.ts';
 import { prepareTask, runSetup } from './stages/prepare.ts';
 import { sealChange } from './stages/seal.ts';
 import type { PreparedTask, TaskContext, TaskKind } from './task-context.ts';
@@ -130,8 +131,8 @@ export async function runTask(job: TaskJob, token: string | undefined, signal: A
     const task = await prepareTask(context, { base: plan.base, branch: branchForIssue(request.issueNumber) }, (ready) => kind.prepare?.(ready, plan) ?? Promise.resolve());
     prepared = task;
     if (kind.savesWorkInProgress) inFlight = { task, kind };
-    const setupFailed = await runSetup(task);
-    if (setupFailed) return setupFailed;
+    const stopped = (await preflight(task, 'setup', task.setupCommand)) ?? (await runSetup(task)) ?? (await preflight(task, 'test', task.testCommand));
+    if (stopped) return stopped;
     const started = await kind.start(task, plan);
     if ('result' in started) return started.result;
 

@@ -39,6 +39,8 @@ export interface PreparedTask extends TaskContext {
   workspace: Workspace;
   box: TaskBox;
   testCommand: string | null;
+  /** The repository's `setup`, or what installs the test command's dependencies. */
+  setupCommand: string | null;
   /** Runs a command in the box, within the repository's command time limit. */
   shell(command: string, timeoutMs?: number): Promise<CommandResult>;
 }
@@ -64,7 +66,7 @@ export interface TaskKind<P extends Exclude<TaskPlan, { kind: 'green' | 'skip' |
   /** Work in progress is saved to the branch when the worker stops mid-task. */
   readonly savesWorkInProgress: boolean;
   /** Before the box runs anything: may move the starting point (a merge). */
-  prepare?(task: Omit<PreparedTask, 'box' | 'shell' | 'testCommand'>, plan: P): Promise<void>;
+  prepare?(task: Omit<PreparedTask, 'box' | 'shell' | 'testCommand' | 'setupCommand'>, plan: P): Promise<void>;
   /** After setup, before the agent: ends the task, or says what the agent is to do. */
   start(task: PreparedTask, plan: P): Promise<{ result: TaskResult } | { followUp?: FollowUp }>;
   /** Commits the verified tree; a refusal ends the task with nothing pushed. */

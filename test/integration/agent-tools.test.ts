@@ -56,7 +56,7 @@ beforeAll(async () => {
   context = {
     root,
     ...unisolatedAccess(root, os.tmpdir(), signal),
-    runShell: (command, timeoutMs) => runCommand(command, { cwd: root, env: sandboxEnv(os.tmpdir()), timeoutMs: timeoutMs ?? 10_000, outputLimit: 4096 }),
+    runShell: (command, timeoutMs) => runCommand(command, { cwd: root, env: sandboxEnv(os.tmpdir(), { PATH: process.env.PATH ?? "" }), timeoutMs: timeoutMs ?? 10_000, outputLimit: 4096 }),
     testCommand: 'grep -q "v1 = 1;" src/a.ts',
     signal,
     protectedPaths: ['.github/workflows/**', 'secrets/**'],

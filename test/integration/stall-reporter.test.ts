@@ -42,7 +42,7 @@ describe('a task failed by the stalled-job check', () => {
       workdir: '/nonexistent',
       log: createLogger({ level: 'silent' }),
       secrets: new Set(),
-      sandbox: { mode: 'none', limits: { memoryBytes: 1 << 30, processes: 256, fileSizeBytes: 1 << 30 }, hidden: [], tmpBytes: 1 << 28 },
+      sandbox: { mode: 'none', limits: { memoryBytes: 1 << 30, processes: 256, fileSizeBytes: 1 << 30 }, hidden: [], tmpBytes: 1 << 28, exposed: [], env: {}, toolchains: {}, networkAllow: [] },
       metrics: createMetrics(),
     });
     const queue = new Queue(TASK_QUEUE_NAME, { connection, prefix });

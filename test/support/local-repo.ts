@@ -24,6 +24,8 @@ export function unisolatedBox(dir: string, home: string): TaskBox {
     dirs: { workspace: dir, home, gitDir: path.join(dir, '.git'), readOnly: [] },
     mode: 'none',
     run: (command, options) => runCommand(command, { cwd: dir, env: sandboxEnv(home), ...options }),
+    allowNetwork: () => {},
+    blockedHosts: () => [],
     close: async () => {},
   };
 }

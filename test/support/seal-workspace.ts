@@ -5,7 +5,7 @@ import { commitTree } from '../../src/workspace/commit-and-push.ts';
 import type { Workspace } from '../../src/workspace/prepare-workspace.ts';
 import { verifyChange, type VerifiedChange } from '../../src/workspace/verify-change.ts';
 
-const UNISOLATED: SandboxPolicy = { mode: 'none', limits: { memoryBytes: 2 ** 32, processes: 4096, fileSizeBytes: 2 ** 30 }, hidden: [], tmpBytes: 2 ** 28 };
+const UNISOLATED: SandboxPolicy = { mode: 'none', limits: { memoryBytes: 2 ** 32, processes: 4096, fileSizeBytes: 2 ** 30 }, hidden: [], tmpBytes: 2 ** 28, exposed: [], env: {}, toolchains: {}, networkAllow: [] };
 
 /**
  * What the worker does with a finished box: the change out as a patch, verified on the host,

@@ -29,6 +29,18 @@ describe('repository config (.github/ai-fix.yml)', () => {
     expect(parseRepoConfig('just a string')).toEqual({ ok: false, error: expect.stringMatching(/^`\(top level\)`: /) });
   });
 
+  it('takes test commands per path, and names the bad field', () => {
+    const tests = [{ path: 'packages/web/**', command: 'pnpm --filter web test' }];
+    const result = parseRepoConfig({ test: 'npm test', tests });
+    expect(result.ok && result.config).toMatchObject({ test: 'npm test', tests });
+    expect(defaultRepoConfig().tests).toBeUndefined();
+    expect(parseRepoConfig({ tests: 'npm test' })).toEqual({ ok: false, error: expect.stringMatching(/^`tests`: /) });
+    expect(parseRepoConfig({ tests: [{ path: 'a/**' }] })).toEqual({ ok: false, error: expect.stringMatching(/^`tests\.0\.command`: /) });
+    expect(parseRepoConfig({ tests: [...tests, { path: '', command: 'x' }] })).toEqual({ ok: false, error: expect.stringMatching(/^`tests\.1\.path`: /) });
+    expect(parseRepoConfig({ tests: [{ path: '../x/**', command: 'x' }] })).toEqual({ ok: false, error: expect.stringMatching(/^`tests\.0\.path`: must be a glob relative to the repository root/) });
+    expect(parseRepoConfig({ tests: [{ path: 'a/**', command: 'x', cwd: 'a' }] })).toEqual({ ok: false, error: expect.stringMatching(/^`tests\.0`: unknown key `cwd`/) });
+  });
+
   it('reads the allow-list and protected paths, and refuses bot logins in the allow-list', () => {
     const result = parseRepoConfig({ allowed_users: ['alice'], allowed_teams: ['core', 'other-org/release'], protected_paths: ['deploy/**'] });
     expect(result.ok && result.config).toMatchObject({ allowed_users: ['alice'], allowed_teams: ['core', 'other-org/release'], protected_paths: ['deploy/**'] });

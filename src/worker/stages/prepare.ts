@@ -2,7 +2,8 @@ import path from 'node:path';
 import { clip } from '../../github/markdown.ts';
 import type { TaskResult } from '../../queue/task-queue.ts';
 import { openTaskBox } from '../../sandbox/task-box.ts';
-import { detectTestCommand } from '../../workspace/detect-test-command.ts';
+import { withinOperator } from '../../sandbox/network-policy.ts';
+import { findTestCommand, mentionedPaths, programProbe } from '../../workspace/detect-test-command.ts';
 import { prepareWorkspace } from '../../workspace/prepare-workspace.ts';
 import type { PreparedTask, TaskContext } from '../task-context.ts';
 
@@ -15,7 +16,7 @@ export function committer(appId: string | number, cloneUrl: string): { name: str
  * Stage 1, on the host: the task's own repository from the mirror, the box's checkout of where
  * the task starts, and the box itself. The token stays here.
  */
-export async function prepareTask(ctx: TaskContext, start: { base: string; branch: string }, beforeBox?: (task: Omit<PreparedTask, 'box' | 'shell' | 'testCommand'>) => Promise<void>): Promise<PreparedTask> {
+export async function prepareTask(ctx: TaskContext, start: { base: string; branch: string }, beforeBox?: (task: Omit<PreparedTask, 'box' | 'shell' | 'testCommand' | 'setupCommand'>) => Promise<void>): Promise<PreparedTask> {
   const { deps, repoData } = ctx;
   const workspace = await prepareWorkspace({
     jobDir: path.join(deps.workdir, ctx.jobId),
@@ -31,22 +32,39 @@ export async function prepareTask(ctx: TaskContext, start: { base: string; branc
   const { box: dirs } = workspace;
   const box = await openTaskBox(deps.sandbox, { workspace: dirs.dir, home: dirs.home, gitDir: dirs.gitDir, readOnly: [workspace.objects] });
   const commandTimeoutMs = ctx.config.limits.command_timeout_seconds * 1000;
+  const found = await findTestCommand(dirs.dir, { test: ctx.config.test, configured: ctx.config.tests, paths: mentionedPaths(ctx.issue), has: programProbe((command) => box.run(command, { timeoutMs: 10_000, signal: ctx.signal })) });
+  if (found) ctx.log.info({ testCommand: found.command, reason: found.reason }, 'test command');
   return {
     ...ctx,
     workspace,
     box,
-    testCommand: ctx.config.test ?? (await detectTestCommand(dirs.dir)),
+    testCommand: found?.command ?? null,
+    // Without a setup command, the dependencies the test command needs are installed (Node).
+    setupCommand: ctx.config.setup ?? found?.install ?? null,
     shell: (command, timeoutMs) => box.run(command, { timeoutMs: Math.min(timeoutMs ?? commandTimeoutMs, commandTimeoutMs), signal: ctx.signal }),
   };
 }
 
-/** Stage 2, in the box: the repository's setup command, when it has one. */
+/**
+ * Stage 2, in the box: the setup command, the only phase that may reach the network (the
+ * operator's allow-list, narrowed by the repository's `network.setup`); afterwards the box
+ * reaches only what both allow for the agent (`network.agent`, nothing by default).
+ */
 export async function runSetup(task: PreparedTask): Promise<TaskResult | null> {
-  const { setup } = task.config;
-  if (!setup) return null;
-  const result = await task.shell(setup);
-  if (result.exitCode === 0) return null;
-  const reason = `the setup command \`${setup}\` failed (${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`})`;
-  await task.progress.update({ stage: 'failed', reason, details: `\`\`\`\n${clip(result.output, 2000)}\n\`\`\`` });
-  return { outcome: 'failed', reason };
+  const { setupCommand: setup } = task;
+  const operator = task.deps.sandbox.networkAllow;
+  const { network } = task.config;
+  try {
+    if (!setup) return null;
+    task.box.allowNetwork(network.setup ? withinOperator(network.setup, operator) : operator);
+    const result = await task.shell(setup);
+    if (result.exitCode === 0) return null;
+    const blocked = task.box.blockedHosts();
+    const reason = `the setup command \`${setup}\` failed (${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`})`;
+    const refused = blocked.length ? `\n\nHosts it tried to reach that are not on the network allow-list: ${blocked.map((h) => `\`${h}\``).join(', ')} (see \`network\` in \`.github/ai-fix.yml\` and \`AI_FIX_NETWORK_ALLOW\`).` : '';
+    await task.progress.update({ stage: 'failed', reason, details: `\`\`\`\n${clip(result.output, 2000)}\n\`\`\`${refused}` });
+    return { outcome: 'failed', reason };
+  } finally {
+    task.box.allowNetwork(withinOperator(network.agent, operator));
+  }
 }

@@ -47,6 +47,10 @@ export async function sealChange(task: PreparedTask): Promise<SealedChange> {
   const byReason = new Map<LeftOutReason, string[]>();
   for (const { path, why } of change.leftOut) byReason.set(why, [...(byReason.get(why) ?? []), path]);
   const notes = [...byReason].map(([why, paths]) => `Left out of the change: ${paths.map(code).join(', ')}; ${WHY[why]}.`);
+  const blocked = task.box.blockedHosts();
+  if (blocked.length) {
+    notes.push(`Blocked network access: the sandbox refused ${blocked.map(code).join(', ')} (not on this repository's network allow-list: \`network\` in \`.github/ai-fix.yml\`, within the operator's \`AI_FIX_NETWORK_ALLOW\`).`);
+  }
   if (change.leftOut.length) task.log.warn({ leftOut: change.leftOut }, 'change verified with paths left out');
   if (change.secrets.length === 0) return { change, notes };
   const shown = change.secrets.slice(0, 10).map(where).join('; ');

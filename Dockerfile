@@ -5,6 +5,9 @@
 #   serve  - webhook server only
 #   worker - worker only (no HTTP server; see HEALTHCHECK below)
 # Node 22 runs the TypeScript sources directly (type stripping), so there is no build step.
+# Two variants (README, "Which image"):
+#   docker build .                 slim: Node 22 and git, for JavaScript/TypeScript repositories
+#   docker build --target full .   full: slim plus Python, Go, Rust, Java and C compilers
 
 # --- Stage 1: production dependencies ---------------------------------------------------------
 FROM node:22-bookworm-slim AS deps
@@ -15,8 +18,8 @@ COPY package.json package-lock.json ./
 # still follows the lockfile's versions. No install scripts run (--ignore-scripts).
 RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund
 
-# --- Stage 2: runtime ---------------------------------------------------------------------------
-FROM node:22-bookworm-slim
+# --- Stage 2: slim, the runtime ----------------------------------------------------------------
+FROM node:22-bookworm-slim AS slim
 
 # git: cloning and pushing the repositories being fixed; ca-certificates: HTTPS for git;
 # tini: PID 1 that forwards signals and reaps the agent's child processes;
@@ -67,3 +70,32 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 ENTRYPOINT ["tini", "--", "node", "bin/ai-fix.js"]
 CMD ["start"]
+
+# --- Stage 3: full, the runtime plus the common toolchains -------------------------------------
+# Debian's packages, so everything is under /usr (and /usr/lib/jvm), which a bwrap box sees
+# read-only; caches and downloads (pip, Go, Cargo, Maven) go under $HOME, the task's scratch home.
+FROM slim AS full
+USER root
+# man1: openjdk's postinst links its man pages there and fails where slim images have no man dir.
+# rustc-web/cargo-web: Debian 12's newer Rust (kept current for its browsers); its rustc/cargo are
+# 1.63/1.65, whose cargo cannot read today's Cargo.lock (version 4).
+# python3-dev: C extensions need Python's headers; pip only recommends them.
+# Not gradle: Debian 12 has Gradle 4.4.1, too old for today's build scripts.
+RUN mkdir -p /usr/share/man/man1 \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential make pkg-config unzip xz-utils \
+      python3 python3-dev python3-pip python3-venv python3-pytest \
+      golang-go \
+      rustc-web cargo-web \
+      default-jdk-headless maven \
+ && rm -rf /var/lib/apt/lists/*
+# default-java: the JDK's path without its architecture. GOPATH and GOCACHE stay unset, so Go
+# uses $HOME/go and $HOME/.cache/go-build: in a box, the task's scratch home.
+ENV JAVA_HOME=/usr/lib/jvm/default-java
+USER node
+
+# --- Last stage: what a plain `docker build .` produces -----------------------------------------
+# slim: the server never needs toolchains, and JavaScript repositories need no more. BuildKit
+# builds only the stages this one needs, so `full` is skipped.
+FROM slim

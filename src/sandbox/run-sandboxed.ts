@@ -3,7 +3,7 @@ import { bwrapArgs, type EgressMounts } from './bwrap-args.ts';
 import { limitedShell } from './resource-limits.ts';
 import { runProcess, type CommandResult } from './run-command.ts';
 import { sandboxEnv } from './sandbox-env.ts';
-import { EGRESS, type SandboxDirs, type SandboxPolicy } from './sandbox-policy.ts';
+import { egressDir, EGRESS_PORT, type SandboxDirs, type SandboxPolicy } from './sandbox-policy.ts';
 
 export interface SandboxRun {
   dirs: SandboxDirs;
@@ -18,9 +18,9 @@ export interface SandboxRun {
 }
 
 /** Starts the relay to the egress proxy on the box's loopback, and waits until it listens. */
-function withEgressRelay(command: string): string {
-  const relay = `${EGRESS.dir}/node ${EGRESS.dir}/egress-forwarder.cjs ${EGRESS.dir}/egress.sock ${EGRESS.port} </dev/null >/dev/null 2>&1 &`;
-  const ready = `for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/${EGRESS.port}) 2>/dev/null && break; sleep 0.02; done`;
+function withEgressRelay(command: string, dir: string): string {
+  const relay = `'${dir}/node' '${dir}/egress-forwarder.cjs' '${dir}/egress.sock' ${EGRESS_PORT} </dev/null >/dev/null 2>&1 &`;
+  const ready = `for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/${EGRESS_PORT}) 2>/dev/null && break; sleep 0.02; done`;
   return `${relay}\n${ready}\n${command}`;
 }
 
@@ -32,10 +32,10 @@ export function runSandboxed(policy: SandboxPolicy, command: string, run: Sandbo
   // A process cannot use more CPU than the wall-clock limit allows on every core.
   const cpuSeconds = (run.timeoutMs / 1000) * os.availableParallelism();
   const egress = policy.mode === 'bwrap' ? run.egress : undefined;
-  const shell = limitedShell(egress ? withEgressRelay(command) : command, policy.limits, cpuSeconds);
+  const shell = limitedShell(egress ? withEgressRelay(command, egressDir(run.dirs)) : command, policy.limits, cpuSeconds);
   return runProcess(policy.mode === 'bwrap' ? [...bwrapArgs(run.dirs, policy, egress), ...shell] : shell, {
     cwd: run.dirs.workspace,
-    env: sandboxEnv(run.dirs.home, policy.env, egress ? `http://127.0.0.1:${EGRESS.port}` : undefined),
+    env: sandboxEnv(run.dirs.home, policy.env, egress ? `http://127.0.0.1:${EGRESS_PORT}` : undefined),
     timeoutMs: run.timeoutMs,
     signal: run.signal,
     outputLimit: run.outputLimit,

@@ -14,8 +14,17 @@ export interface SandboxDirs {
   readOnly: string[];
 }
 
-/** Inside a bwrap box: where the way out is mounted, and the loopback port that leads to it. */
-export const EGRESS = { dir: '/run/ai-fix', port: 3128 } as const;
+/** Inside a bwrap box: the loopback port that leads out, through the worker's egress proxy. */
+export const EGRESS_PORT = 3128;
+
+/**
+ * Where the way out is mounted inside a bwrap box: beside the task's directories, inside the
+ * hidden work dir, whose empty tmpfs can take mount points on any host (a read-only root
+ * without `/run` cannot).
+ */
+export function egressDir(dirs: Pick<SandboxDirs, 'home'>): string {
+  return `${dirs.home.replace(/\/[^/]+$/, '')}/egress`;
+}
 
 /** How the agent's commands run; decided once at start and passed to every task. */
 export interface SandboxPolicy {

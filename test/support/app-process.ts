@@ -26,6 +26,12 @@ export interface AppProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+// Every app process a test file started: whatever happens to the test, none outlives the file.
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 /** Starts `ai-fix <command>` the way a user does (`node bin/ai-fix.js`), and waits for /healthz. */
 export async function startAppProcess(command: string, env: Record<string, string>): Promise<AppProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
@@ -34,6 +40,8 @@ export async function startAppProcess(command: string, env: Record<string, strin
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
+  child.on('exit', () => started.delete(child));
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -44,11 +52,16 @@ export async function startAppProcess(command: string, env: Record<string, strin
     ? async () => output.includes('worker started')
     : () => fetch(`${url}/healthz`).then((r) => r.ok, () => false);
   {
-    const deadline = Date.now() + 20_000;
+    // A ceiling for a start that hangs, not a speed check: a loaded CI machine starts slowly.
+    const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`ai-fix ${command} exited early:\n${output}`);
       if (await isReady()) break;
-      if (Date.now() > deadline) throw new Error(`ai-fix ${command} did not become healthy:\n${output}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        await exited;
+        throw new Error(`ai-fix ${command} did not become healthy within 60 s:\n${output}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadEnv } from '../../src/config/env.ts';
-import { finalStage, imageEnv, lastArgs as lastArgsOf, readDockerfile } from '../support/dockerfile.ts';
+import { dockerStages, finalStage, imageEnv, imageUser, lastArgs as lastArgsOf, readDockerfile, targetStage, type Instruction } from '../support/dockerfile.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (file: string): string => readFileSync(join(root, file), 'utf8');
 
 interface ComposeService {
   image?: string;
-  build?: unknown;
+  build?: string | { context?: string; target?: string; dockerfile?: string };
   command?: string[] | string;
   container_name?: string;
   ports?: unknown[];
@@ -189,9 +189,13 @@ describe('deploy/seccomp/ai-fix-worker.json', () => {
 
 describe('Dockerfile', () => {
   it('is built from pinned Node 22 bookworm-slim stages', () => {
-    const froms = dockerfile.filter((i) => i.op === 'FROM').map((i) => i.args.split(' ')[0]);
-    expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const from of froms) expect(from).toBe('node:22-bookworm-slim');
+    const stages = dockerStages(dockerfile);
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    // Each stage starts from the pinned base or from a stage defined before it.
+    for (const [at, { name, from }] of stages.entries()) {
+      const base = stages.slice(0, at).some((s) => s.name === from) ? 'an earlier stage' : from;
+      expect({ stage: name ?? at, base }).toEqual({ stage: name ?? at, base: expect.stringMatching(/^(node:22-bookworm-slim|an earlier stage)$/) });
+    }
   });
 
   it('installs production dependencies only, without npm ci', () => {
@@ -245,6 +249,136 @@ describe('Dockerfile', () => {
     expect(workdir).toMatch(/^\//);
     const runs = finalStage(dockerfile).filter((i) => i.op === 'RUN').map((i) => i.args);
     expect(runs.some((r) => r.includes(`mkdir -p ${workdir}`) && r.includes(`chown node:node ${workdir}`))).toBe(true);
+  });
+});
+
+// The Debian packages each image variant installs, every name checked on a Debian 12 (bookworm)
+// machine with `apt-get update && apt-cache policy <name>` (candidates on 2026-12-02 in brackets)
+// and installed together with `apt-get install --no-install-recommends` into a bookworm root. A
+// package added to the Dockerfile must be checked the same way and added here.
+const SLIM_PACKAGES = [
+  'git', // 1:2.39.5-0+deb12u3
+  'ca-certificates', // 20250419~deb12u2
+  'tini', // 0.19.0-1+b3
+  'bubblewrap', // 0.8.0-2+deb12u1
+];
+const FULL_PACKAGES = [
+  'build-essential', // 12.9 (gcc, g++, make, libc6-dev)
+  'make', // 4.3-4.1
+  'pkg-config', // 1.8.1-1
+  'unzip', // 6.0-28+deb12u1
+  'xz-utils', // 5.4.1-1+deb12u2
+  'python3', // 3.11.2-1+b1
+  'python3-dev', // 3.11.2-1+b1
+  'python3-pip', // 23.0.1+dfsg-1
+  'python3-venv', // 3.11.2-1+b1
+  'python3-pytest', // 7.2.1-2
+  'golang-go', // 2:1.19~1
+  'rustc-web', // 1.96.0+dfsg1-1~deb12u2 (bookworm-security; 1.85 in bookworm); rustc is 1.63
+  'cargo-web', // 1.96.0+dfsg1-1~deb12u2; cargo 0.66 cannot read a version 4 Cargo.lock
+  'default-jdk-headless', // 2:1.17-74 (OpenJDK 17)
+  'maven', // 3.8.7-1
+  // Left out: gradle (4.4.1-18): it runs on JDK 17, but ignores build.gradle.kts and predates
+  // every Gradle API of the last years; projects bring their own through ./gradlew.
+];
+
+/** The packages a stage's own RUN instructions install with apt-get. */
+function aptPackages(instructions: Instruction[]): string[] {
+  return instructions
+    .filter((i) => i.op === 'RUN')
+    .flatMap((i) => [...i.args.matchAll(/apt-get install ((?:\S+\s+)*?\S+)(?=\s*(?:&&|;|$))/g)].map((m) => m[1] ?? ''))
+    .flatMap((args) => args.split(/\s+/).filter((word) => word !== '' && !word.startsWith('-')));
+}
+
+function stage(name: string) {
+  const found = dockerStages(dockerfile).find((s) => s.name === name);
+  if (found === undefined) throw new Error(`Dockerfile has no stage ${name}`);
+  return found;
+}
+
+describe("Dockerfile's variants: slim (the default) and full", () => {
+  it('has a slim and a full target, full built FROM slim, and builds slim by default', () => {
+    const stages = dockerStages(dockerfile);
+    expect(stages.map((s) => s.name)).toEqual(['deps', 'slim', 'full', undefined]);
+    expect(stage('slim').from).toBe('node:22-bookworm-slim');
+    expect(stage('full').from).toBe('slim');
+    // A plain `docker build .` builds the last stage: slim itself, adding nothing.
+    const last = stages.at(-1);
+    expect(last?.from).toBe('slim');
+    expect(last?.instructions.map((i) => i.op)).toEqual(['FROM']);
+    expect(finalStage(dockerfile)).toEqual([...targetStage(dockerfile, 'slim'), ...(last?.instructions ?? [])]);
+  });
+
+  it('installs the checked Debian packages, without recommends, and cleans the apt lists', () => {
+    expect(aptPackages(stage('slim').instructions).sort()).toEqual([...SLIM_PACKAGES].sort());
+    expect(aptPackages(stage('full').instructions).sort()).toEqual([...FULL_PACKAGES].sort());
+    for (const name of ['slim', 'full']) {
+      const installs = stage(name).instructions.filter((i) => i.op === 'RUN' && i.args.includes('apt-get install'));
+      expect(installs.length).toBe(1);
+      for (const { args } of installs) {
+        expect(args).toMatch(/apt-get update\s+&&/);
+        expect(args).toContain('apt-get install -y --no-install-recommends');
+        expect(args).toMatch(/&& rm -rf \/var\/lib\/apt\/lists\/\*$/);
+      }
+    }
+  });
+
+  it('gives full the toolchains of Python, Go, Rust and Java, and a C compiler', () => {
+    const packages = aptPackages(stage('full').instructions);
+    for (const toolchain of [['python3', 'python3-pip', 'python3-venv'], ['golang-go'], ['cargo-web', 'rustc-web'], ['default-jdk-headless', 'maven'], ['build-essential']]) {
+      expect(packages).toEqual(expect.arrayContaining(toolchain));
+    }
+  });
+
+  it('keeps the toolchains in system locations a bwrap box sees read-only, with caches under the home', () => {
+    const runs = stage('full').instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+    // Only Debian's packages: nothing downloaded by hand, nothing under /opt, /usr/local or a home.
+    for (const run of runs) expect(run).not.toMatch(/\b(curl|wget|rustup|sdk|pyenv)\b|\/opt\/|\/usr\/local\/|~\/|\/home\//);
+    expect(stage('full').instructions.filter((i) => ['COPY', 'ADD'].includes(i.op))).toEqual([]);
+    // The openjdk package links its man pages into /usr/share/man/man1, which slim images lack.
+    expect(runs.some((r) => /^mkdir -p \/usr\/share\/man\/man1 && /.test(r))).toBe(true);
+    const env = imageEnv(dockerfile, 'full');
+    expect(env.JAVA_HOME).toBe('/usr/lib/jvm/default-java');
+    // Go's defaults ($HOME/go, $HOME/.cache/go-build) are the task's scratch home in a box.
+    for (const name of ['GOPATH', 'GOCACHE', 'GOMODCACHE', 'CARGO_HOME', 'PIP_CACHE_DIR']) expect(env[name]).toBeUndefined();
+  });
+
+  it('runs full as slim runs: the non-root node user, the same command, environment and workspace', () => {
+    expect(imageUser(dockerfile, 'full')).toEqual({ name: 'node', uid: 1000, gid: 1000 });
+    expect(imageUser(dockerfile)).toEqual(imageUser(dockerfile, 'slim'));
+    // root only for apt-get, then back to node.
+    const users = stage('full').instructions.filter((i) => i.op === 'USER').map((i) => i.args);
+    expect(users).toEqual(['root', 'node']);
+    const ownOps = new Set(stage('full').instructions.map((i) => i.op));
+    for (const op of ['ENTRYPOINT', 'CMD', 'HEALTHCHECK', 'WORKDIR', 'EXPOSE', 'VOLUME']) expect({ op, overridden: ownOps.has(op) }).toEqual({ op, overridden: false });
+    const { JAVA_HOME, ...rest } = imageEnv(dockerfile, 'full');
+    expect(JAVA_HOME).toBeDefined();
+    expect(rest).toEqual(imageEnv(dockerfile, 'slim'));
+  });
+});
+
+describe("docker-compose.yml's image variant", () => {
+  const dockerTargets = new Set(dockerStages(dockerfile).flatMap((s) => (s.name ? [s.name] : [])));
+  /** Compose's `${NAME:-default}` interpolation, for the forms the file uses. */
+  const interpolate = (text: string, env: Record<string, string>) =>
+    text.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => env[name] || (fallback ?? ''));
+  const build = (name: string) => {
+    const value = service(name).build;
+    if (typeof value !== 'object') throw new Error(`${name}.build names no target`);
+    return value;
+  };
+
+  it('builds the worker from AI_FIX_IMAGE_TARGET, slim unless it says full', () => {
+    const worker = build('worker');
+    expect(worker.context).toBe('.');
+    expect(worker.target).toBe('${AI_FIX_IMAGE_TARGET:-slim}');
+    expect(interpolate(worker.target ?? '', {})).toBe('slim');
+    expect(interpolate(worker.target ?? '', { AI_FIX_IMAGE_TARGET: 'full' })).toBe('full');
+    for (const target of ['slim', 'full']) expect(dockerTargets.has(target)).toBe(true);
+  });
+
+  it('builds the server, which runs no agent commands, always from slim', () => {
+    expect(build('server')).toEqual({ context: '.', target: 'slim' });
   });
 });
 

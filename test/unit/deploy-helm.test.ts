@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { createMetrics, registerQueueDepth } from '../../src/observability/metrics.ts';
 import { loadEnv, requireAppCredentials, requireOpenAiKey } from '../../src/config/env.ts';
-import { imageEnv, readDockerfile, ROOT } from '../support/dockerfile.ts';
+import { dockerStages, imageEnv, readDockerfile, ROOT } from '../support/dockerfile.ts';
 import { byKindAndName, CHART_DIR, chartMetadata, chartValues, find, helmCases, renderChart, type Manifest } from '../support/helm-chart.ts';
 import { schemaErrors, unknownFieldErrors } from '../support/kubernetes-schemas.ts';
 
@@ -124,6 +124,24 @@ describe('the Helm chart', () => {
       expect(container.image).toBe(`ai-fix:${chartMetadata().appVersion}`);
     }
     expect(chartMetadata().appVersion).toBe((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+  });
+
+  it('runs the workers from the full image with image.variant full (tagged <tag>-full), the servers always from slim', () => {
+    expect(chartValues().image).toMatchObject({ variant: 'slim' });
+    const targets = dockerStages(readDockerfile()).map((s) => s.name);
+    expect(targets).toEqual(expect.arrayContaining(['slim', 'full']));
+    const full = renderChart({ secret: SECRETS, image: { variant: 'full' } });
+    expect(containerOf(full, 'worker').image).toBe(`ai-fix:${chartMetadata().appVersion}-full`);
+    expect(containerOf(full, 'server').image).toBe(`ai-fix:${chartMetadata().appVersion}`);
+    const tagged = renderChart({ secret: SECRETS, image: { repository: 'registry.example.com/ai-fix', tag: '1.2.3', variant: 'full' } });
+    expect(containerOf(tagged, 'worker').image).toBe('registry.example.com/ai-fix:1.2.3-full');
+    expect(containerOf(tagged, 'server').image).toBe('registry.example.com/ai-fix:1.2.3');
+    expect(() => renderChart({ secret: SECRETS, image: { variant: 'medium' } })).toThrow(/image\.variant must be slim or full/);
+    // Real Helm rendered the variant too (test/fixtures/helm/keda.*).
+    const keda = helmCases().find((c) => c.name === 'keda');
+    expect(keda?.values).toMatchObject({ image: { variant: 'full' } });
+    expect(containerOf(keda?.helmOutput ?? [], 'worker').image).toMatch(/-full$/);
+    expect(containerOf(keda?.helmOutput ?? [], 'server').image).not.toMatch(/-full$/);
   });
 
   it('gives each process a configuration the app accepts, and the model key to workers only', () => {

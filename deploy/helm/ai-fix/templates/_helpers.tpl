@@ -29,6 +29,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
+{{/* The workers' image: with image.variant full, the Dockerfile's full target, tagged <tag>-full. */}}
+{{- define "ai-fix.workerImage" -}}
+{{- if eq .Values.image.variant "full" -}}
+{{- printf "%s-full" (include "ai-fix.image" .) -}}
+{{- else -}}
+{{- include "ai-fix.image" . -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "ai-fix.secretName" -}}
 {{- default (include "ai-fix.fullname" .) .Values.secret.existingSecret -}}
 {{- end -}}

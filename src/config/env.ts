@@ -57,6 +57,7 @@ const schema = z.object({
   AI_FIX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   AI_FIX_WORKDIR: z.string().min(1).default(path.join(os.tmpdir(), 'ai-fix')),
   AI_FIX_MIRROR_CACHE_MB: z.coerce.number().int().min(0).default(4096),
+  AI_FIX_DEPENDENCY_CACHE_MB: z.coerce.number().int().min(0).default(4096),
   AI_FIX_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(540),
   AI_FIX_JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   AI_FIX_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
@@ -112,6 +113,8 @@ export interface Env {
   workdir: string;
   /** Disk cap of the per-repository mirrors under `workdir/mirrors`; 0 turns them off. */
   mirrorCacheBytes: number;
+  /** Disk cap of the package-manager caches under `workdir/dependency-cache`; 0 turns them off. */
+  dependencyCacheBytes: number;
   shutdownGraceMs: number;
   /** How long a job's lock lasts unrenewed: how soon a crashed worker's task is picked up again. */
   jobLockMs: number;
@@ -191,6 +194,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     concurrency: env.AI_FIX_CONCURRENCY,
     workdir: path.resolve(env.AI_FIX_WORKDIR),
     mirrorCacheBytes: env.AI_FIX_MIRROR_CACHE_MB * 2 ** 20,
+    dependencyCacheBytes: env.AI_FIX_DEPENDENCY_CACHE_MB * 2 ** 20,
     shutdownGraceMs: env.AI_FIX_SHUTDOWN_GRACE_SECONDS * 1000,
     jobLockMs: env.AI_FIX_JOB_LOCK_SECONDS * 1000,
     sandbox: env.AI_FIX_SANDBOX,

@@ -68,10 +68,10 @@ async function readRepoConfig(dir: string): Promise<RepoConfig> {
  * work so far is kept.
  */
 async function commitLocalWork(workspace: Workspace, box: TaskBox, protectedPaths: string[], message: string): Promise<{ sha: string; files: number; leftOut: string[] } | null> {
-  const patch = await extractPatch(box, [workspace.objects], workspace.baseSha, { maxBytes: 64 * 2 ** 20 });
+  const { patch, unstaged } = await extractPatch(box, [workspace.objects], workspace.baseSha, { maxBytes: 64 * 2 ** 20 });
   const change = await verifyChange(workspace, patch, { protectedPaths, knownSecrets: [] });
   const sha = await commitTree(workspace, change.tree, message);
-  return sha ? { sha, files: change.files.length, leftOut: change.leftOut.map((l) => `${l.path} (${l.why})`) } : null;
+  return sha ? { sha, files: change.files.length, leftOut: [...change.leftOut.map((l) => `${l.path} (${l.why})`), ...unstaged.map((p) => `${p} (could not be staged)`)] } : null;
 }
 
 /** `ai-fix run`: the worker's agent on a local checkout, in the same sandbox, its work left on a branch. */

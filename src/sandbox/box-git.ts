@@ -7,7 +7,7 @@ import type { TaskBox } from './task-box.ts';
 // git commands on the agent's work tree run inside its box, never on the host: the tree may
 // hold a nested repository, attributes and config written to make git run a program.
 
-export function shellQuote(arg: string): string {
+function shellQuote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -42,7 +42,9 @@ function stageScript(repo: string, objects: string[], base: string, fresh: boole
     `export GIT_ALTERNATE_OBJECT_DIRECTORIES=${shellQuote(objects.join(':'))}`,
     fresh ? `rm -rf ${shellQuote(repo)}` : ':',
     `if [ ! -f ${shellQuote(path.join(repo, 'HEAD'))} ]; then rm -rf ${shellQuote(repo)}; git init -q --bare ${shellQuote(repo)}; ${git} read-tree ${base}; fi`,
-    `${git} -c core.hooksPath=/dev/null -c core.fsmonitor=false -c advice.addEmbeddedRepo=false add --all`,
+    // What cannot be staged (a nested repository with no commit, an unreadable file) is left out
+    // and named on stderr (exit code 1), not a reason to lose the whole change.
+    `${git} -c core.hooksPath=/dev/null -c core.fsmonitor=false -c advice.addEmbeddedRepo=false add --all --ignore-errors || [ $? -eq 1 ]`,
   ].join('\n');
 }
 
@@ -59,11 +61,17 @@ export async function workTreeId(box: TaskBox, objects: string[], base: string, 
   return result.exitCode === 0 && TREE.test(last) ? last : null;
 }
 
+/** Paths git could not stage, from its `error: '<path>' …` lines. */
+function unstaged(output: string): string[] {
+  return [...output.matchAll(/^error: '([^'\n]+)' does not have a commit checked out$|^error: open\("([^"\n]+)"\)/gm)].map((m) => (m[1] ?? m[2] ?? '').replace(/\/$/, ''));
+}
+
 /**
- * The agent's whole change as a binary patch against `base`: only these bytes leave the box.
- * Read back without following links or blocking, and never beyond `maxBytes`.
+ * The agent's whole change as a binary patch against `base`: only these bytes leave the box,
+ * with the paths that could not be staged. Read back without following links or blocking, and
+ * never beyond `maxBytes`.
  */
-export async function extractPatch(box: TaskBox, objects: string[], base: string, options: { maxBytes: number; signal?: AbortSignal }): Promise<Buffer> {
+export async function extractPatch(box: TaskBox, objects: string[], base: string, options: { maxBytes: number; signal?: AbortSignal }): Promise<{ patch: Buffer; unstaged: string[] }> {
   const repo = path.join(box.dirs.home, '.ai-fix-extract.git');
   const out = path.join(box.dirs.home, '.ai-fix-change.patch');
   const diff = `git --git-dir=${shellQuote(repo)} diff --cached --binary --full-index --no-renames --no-color --no-ext-diff --no-textconv ${base} > ${shellQuote(out)}`;
@@ -74,7 +82,7 @@ export async function extractPatch(box: TaskBox, objects: string[], base: string
   const size = (await fs.lstat(out).catch(() => null))?.size ?? 0;
   if (size > options.maxBytes) throw new PatchTooLargeError(`the change is ${Math.ceil(size / 2 ** 20)} MB as a patch, more than the ${options.maxBytes / 2 ** 20} MB a pull request may carry`);
   try {
-    return await readRegularFile(out, options.maxBytes);
+    return { patch: await readRegularFile(out, options.maxBytes), unstaged: unstaged(result.output) };
   } catch (err) {
     throw new BoxGitError(`could not take the change out of the sandbox: ${(err as Error).message.replace(out, 'the patch')}`);
   }

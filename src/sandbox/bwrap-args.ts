@@ -1,4 +1,4 @@
-import { egressDir, type SandboxDirs, type SandboxPolicy } from './sandbox-policy.ts';
+import { EGRESS_DIR, type SandboxDirs, type SandboxPolicy } from './sandbox-policy.ts';
 
 /** The worker's egress proxy socket, and what runs the relay to it inside the box. */
 export interface EgressMounts {
@@ -31,7 +31,7 @@ export function bwrapArgs(dirs: SandboxDirs, policy: Pick<SandboxPolicy, 'hidden
     ...policy.exposed.flatMap((dir) => ['--ro-bind', dir, dir]),
     ...dirs.readOnly.flatMap((dir) => ['--ro-bind', dir, dir]),
     ...(egress
-      ? ['--ro-bind', egress.socket, `${egressDir(dirs)}/egress.sock`, '--ro-bind', egress.node, `${egressDir(dirs)}/node`, '--ro-bind', egress.forwarder, `${egressDir(dirs)}/egress-forwarder.cjs`]
+      ? ['--ro-bind', egress.socket, `${EGRESS_DIR}/egress.sock`, '--ro-bind', egress.node, `${EGRESS_DIR}/node`, '--ro-bind', egress.forwarder, `${EGRESS_DIR}/egress-forwarder.cjs`]
       : []),
     '--bind', dirs.gitDir, dirs.gitDir,
     '--bind', dirs.home, dirs.home,

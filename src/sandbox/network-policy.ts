@@ -30,7 +30,7 @@ function hostsOf(urls: string[]): string[] {
  * box may reach while it sets a repository up. Cargo and Maven name theirs to no command;
  * operators add those to AI_FIX_NETWORK_ALLOW.
  */
-export async function packageRegistryHosts(): Promise<string[]> {
+async function packageRegistryHosts(): Promise<string[]> {
   const [npm, goproxy, pip] = await Promise.all([
     ask('npm', ['config', 'get', 'registry']),
     ask('go', ['env', 'GOPROXY']),

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { OutputBuffer } from './output-buffer.ts';
 
@@ -13,6 +14,10 @@ export interface CommandOptions {
   signal?: AbortSignal;
   /** Run as this user (the worker must be root to switch). */
   user?: { uid: number; gid: number };
+  /** Bytes for the command's standard input (none: no input). */
+  stdin?: Readable;
+  /** Where its standard output goes as raw bytes, counted against `maxOutputBytes` (none: into `output`). */
+  stdout?: Writable;
 }
 
 export interface CommandResult {
@@ -48,7 +53,7 @@ export function runProcess(argv: string[], options: CommandOptions): Promise<Com
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       uid: options.user?.uid,
       gid: options.user?.gid,
     });
@@ -83,8 +88,24 @@ export function runProcess(argv: string[], options: CommandOptions): Promise<Com
         killGroup();
       }
     };
-    child.stdout.on('data', collect(new StringDecoder('utf8')));
-    child.stderr.on('data', collect(new StringDecoder('utf8')));
+    if (options.stdin && child.stdin) {
+      // A command that stops reading early must not take the worker down with EPIPE.
+      child.stdin.on('error', () => {});
+      options.stdin.on('error', () => child.stdin?.destroy());
+      options.stdin.pipe(child.stdin);
+    }
+    if (options.stdout) {
+      const sink = options.stdout;
+      child.stdout?.on('data', (chunk: Buffer) => {
+        outputBytes += chunk.length;
+        if (outputBytes > maxOutputBytes && !outputExceeded) {
+          outputExceeded = true;
+          killGroup();
+        }
+        if (!outputExceeded) sink.write(chunk);
+      });
+    } else child.stdout?.on('data', collect(new StringDecoder('utf8')));
+    child.stderr?.on('data', collect(new StringDecoder('utf8')));
     let finished = false;
     const finish = (exitCode: number | null) => {
       if (finished) return;

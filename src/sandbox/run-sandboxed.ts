@@ -1,9 +1,10 @@
 import os from 'node:os';
+import type { Readable, Writable } from 'node:stream';
 import { bwrapArgs, type EgressMounts } from './bwrap-args.ts';
 import { limitedShell } from './resource-limits.ts';
 import { runProcess, type CommandResult } from './run-command.ts';
 import { sandboxEnv } from './sandbox-env.ts';
-import { egressDir, EGRESS_PORT, type SandboxDirs, type SandboxPolicy } from './sandbox-policy.ts';
+import { EGRESS_DIR, EGRESS_PORT, type SandboxDirs, type SandboxPolicy } from './sandbox-policy.ts';
 
 export interface SandboxRun {
   dirs: SandboxDirs;
@@ -15,6 +16,8 @@ export interface SandboxRun {
   maxOutputBytes?: number;
   /** bwrap only: the way out through the worker's egress proxy. */
   egress?: EgressMounts;
+  stdin?: Readable;
+  stdout?: Writable;
 }
 
 /** Starts the relay to the egress proxy on the box's loopback, and waits until it listens. */
@@ -32,7 +35,7 @@ export function runSandboxed(policy: SandboxPolicy, command: string, run: Sandbo
   // A process cannot use more CPU than the wall-clock limit allows on every core.
   const cpuSeconds = (run.timeoutMs / 1000) * os.availableParallelism();
   const egress = policy.mode === 'bwrap' ? run.egress : undefined;
-  const shell = limitedShell(egress ? withEgressRelay(command, egressDir(run.dirs)) : command, policy.limits, cpuSeconds);
+  const shell = limitedShell(egress ? withEgressRelay(command, EGRESS_DIR) : command, policy.limits, cpuSeconds);
   return runProcess(policy.mode === 'bwrap' ? [...bwrapArgs(run.dirs, policy, egress), ...shell] : shell, {
     cwd: run.dirs.workspace,
     env: sandboxEnv(run.dirs.home, policy.env, egress ? `http://127.0.0.1:${EGRESS_PORT}` : undefined),
@@ -41,5 +44,7 @@ export function runSandboxed(policy: SandboxPolicy, command: string, run: Sandbo
     outputLimit: run.outputLimit,
     maxOutputBytes: run.maxOutputBytes,
     user: run.user,
+    stdin: run.stdin,
+    stdout: run.stdout,
   });
 }

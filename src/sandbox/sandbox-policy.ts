@@ -18,13 +18,11 @@ export interface SandboxDirs {
 export const EGRESS_PORT = 3128;
 
 /**
- * Where the way out is mounted inside a bwrap box: beside the task's directories, inside the
- * hidden work dir, whose empty tmpfs can take mount points on any host (a read-only root
- * without `/run` cannot).
+ * Where the way out is mounted inside a bwrap box: in its own empty `/tmp`, which can take mount
+ * points on any host (a read-only root without `/run` cannot), on a path short enough for a
+ * Unix socket (at most 107 bytes).
  */
-export function egressDir(dirs: Pick<SandboxDirs, 'home'>): string {
-  return `${dirs.home.replace(/\/[^/]+$/, '')}/egress`;
-}
+export const EGRESS_DIR = '/tmp/.ai-fix-egress';
 
 /** How the agent's commands run; decided once at start and passed to every task. */
 export interface SandboxPolicy {

@@ -65,6 +65,11 @@ export async function startSandbox(setup: SandboxSetup): Promise<SandboxPolicy> 
       const { mode } = await fs.stat(dir);
       await fs.chmod(dir, mode | 0o111);
     }
+    // The caches hold every repository's code and packages: the worker's alone.
+    for (const cache of ['mirrors', 'dependency-cache']) {
+      await fs.mkdir(path.join(setup.workdir, cache), { recursive: true, mode: 0o700 });
+      await fs.chmod(path.join(setup.workdir, cache), 0o700);
+    }
   }
   const view = await toolchainView({ env: process.env, home: os.homedir(), extraPaths: setup.toolchainPaths, passEnv: setup.passEnv, otherUsers: users !== undefined });
   if (view.unreachable.length) {

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { CommandResult } from './run-command.ts';
 import { runSandboxed } from './run-sandboxed.ts';
@@ -19,6 +21,10 @@ export interface BoxRunOptions {
   signal?: AbortSignal;
   /** Bytes of output kept (head and tail). */
   outputLimit?: number;
+  /** Raw bytes in and out (an archive), standard output capped at `maxOutputBytes`. */
+  stdin?: Readable;
+  stdout?: Writable;
+  maxOutputBytes?: number;
 }
 
 /** One task's box: every command of the task runs here, as the task's user, and dies with its command. */
@@ -52,9 +58,12 @@ async function handOver(user: SandboxUser, dirs: SandboxDirs): Promise<void> {
   }
   await execFileAsync('chown', ['-R', '-P', '--no-dereference', `${user.uid}:${user.gid}`, '--', ...writable]);
   await Promise.all(writable.map((dir) => fs.chmod(dir, 0o700)));
+  // What it only reads (and the directory holding it) is its group's alone: no other task's user gets in.
   for (const dir of dirs.readOnly) {
     await fs.chown(dir, process.getuid?.() ?? 0, user.gid);
     await fs.chmod(dir, 0o750);
+    await fs.chown(path.dirname(dir), process.getuid?.() ?? 0, user.gid);
+    await fs.chmod(path.dirname(dir), 0o710);
   }
 }
 
@@ -68,9 +77,16 @@ export async function openTaskBox(policy: SandboxPolicy, dirs: SandboxDirs): Pro
   }
   const owner = user ? { uid: user.uid, gid: user.gid } : undefined;
   let proxy: EgressProxy | undefined;
+  let socketDir: string | undefined;
   try {
-    if (policy.mode === 'bwrap') proxy = await startEgressProxy(path.join(path.dirname(dirs.home), 'egress.sock'));
+    // A short path (a Unix socket's is at most 107 bytes), which the box's user can pass through.
+    if (policy.mode === 'bwrap') {
+      socketDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ai-fix-egress-'));
+      await fs.chmod(socketDir, 0o711);
+      proxy = await startEgressProxy(path.join(socketDir, 'p.sock'));
+    }
   } catch (err) {
+    if (socketDir) await fs.rm(socketDir, { recursive: true, force: true });
     await user?.release();
     throw err;
   }
@@ -92,6 +108,7 @@ export async function openTaskBox(policy: SandboxPolicy, dirs: SandboxDirs): Pro
     async close() {
       if (owner) await stopUserProcesses(owner);
       await proxy?.close();
+      if (socketDir) await fs.rm(socketDir, { recursive: true, force: true });
       await user?.release();
     },
   };

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cleanForDisplay } from '../util/display-text.ts';
 import { GitError, gitWithRetry } from './git.ts';
-import { authorEnv, hostGit, type Workspace } from './prepare-workspace.ts';
+import { authorEnv, hostGit, hostScratch, type Workspace } from './prepare-workspace.ts';
 
 /**
  * Commits `tree` on the task branch of the host repository, with `parents` (the branch's head
@@ -12,7 +12,7 @@ export async function commitTree(workspace: Workspace, tree: string, message: st
   const head = (await hostGit(workspace, ['rev-parse', `refs/heads/${workspace.branch}`])).trim();
   const parentShas = parents ?? [head];
   if (parentShas.length === 1 && (await hostGit(workspace, ['rev-parse', `${parentShas[0]}^{tree}`])).trim() === tree) return null;
-  const messageFile = path.join(workspace.jobDir, 'commit-message');
+  const messageFile = path.join(await hostScratch(workspace), 'commit-message');
   await fs.writeFile(messageFile, cleanForDisplay(message));
   const sha = (await hostGit(workspace, ['commit-tree', tree, ...parentShas.flatMap((p) => ['-p', p]), '-F', messageFile], { env: authorEnv(workspace) })).trim();
   await hostGit(workspace, ['update-ref', `refs/heads/${workspace.branch}`, sha]);

@@ -44,6 +44,13 @@ export interface Workspace {
   committer: { name: string; email: string };
 }
 
+/** A directory for the host's own files of the task (the patch, its index, commit messages): no box user reads it. */
+export async function hostScratch(workspace: Pick<Workspace, 'jobDir'>): Promise<string> {
+  const dir = path.join(workspace.jobDir, 'host');
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
 export function hostGit(workspace: Pick<Workspace, 'hostGitDir'>, args: string[], options: Omit<GitOptions, 'cwd' | 'gitDir'> = {}): Promise<string> {
   return git([`--git-dir=${workspace.hostGitDir}`, ...args], options);
 }
@@ -64,6 +71,8 @@ export async function prepareWorkspace(spec: WorkspaceSpec): Promise<Workspace> 
   const box: BoxCheckout = { dir: path.join(spec.jobDir, 'box', 'repo'), gitDir: path.join(spec.jobDir, 'box', 'git'), home: path.join(spec.jobDir, 'box', 'home') };
   await fs.rm(spec.jobDir, { recursive: true, force: true });
   await fs.mkdir(box.home, { recursive: true });
+  // Other tasks' users (without bwrap) may pass through a job directory, never list or read it.
+  await fs.chmod(spec.jobDir, 0o711);
   const auth = { token: spec.token, signal: spec.signal };
   if (spec.mirrors) {
     await cloneThroughMirror(spec.mirrors, { cloneUrl: spec.cloneUrl, branch: spec.defaultBranch, token: spec.token, gitDir: hostGitDir, signal: spec.signal });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isProtectedPath } from '../security/protected-paths.ts';
 import { scanDiff, type SecretFinding } from '../security/secret-scan.ts';
 import { git } from './git.ts';
-import type { Workspace } from './prepare-workspace.ts';
+import { hostScratch, type Workspace } from './prepare-workspace.ts';
 
 export interface ChangedFile {
   status: string;
@@ -51,10 +51,11 @@ export async function verifyChange(
   options: { base?: string; protectedPaths: readonly string[]; knownSecrets: Iterable<string> },
 ): Promise<VerifiedChange> {
   const base = options.base ?? workspace.baseSha;
-  const index = path.join(workspace.jobDir, 'verify.index');
-  const patchFile = path.join(workspace.jobDir, 'change.patch');
+  const scratch = await hostScratch(workspace);
+  const index = path.join(scratch, 'verify.index');
+  const patchFile = path.join(scratch, 'change.patch');
   // An empty work tree: index commands want one, and nothing is ever written to it.
-  const emptyTree = path.join(workspace.jobDir, 'verify-empty');
+  const emptyTree = path.join(scratch, 'empty');
   await fs.rm(index, { force: true });
   await fs.mkdir(emptyTree, { recursive: true });
   const run: Git = (args, input) =>

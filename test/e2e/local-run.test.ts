@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +136,42 @@ describe('ai-fix run (local mode)', () => {
     expect(repo.git('show', `${branch}:NOTES.md`)).toBe('halfway\n');
     expect(repo.git('worktree', 'list').trim().split('\n')).toHaveLength(1);
   }, 60_000);
+
+  it('runs the agent\'s commands in the same sandbox as the worker, and says so loudly when told not to', async () => {
+    const required = process.env.AI_FIX_TEST_REQUIRE_BWRAP === '1';
+    const secretDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ai-fix-local-secret-'));
+    await fs.writeFile(path.join(secretDir, 'key'), 'host-only secret\n');
+    await fs.chmod(secretDir, 0o755);
+    const server = http.createServer((_req, res) => res.end('reachable\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const probe = `cat ${secretDir}/key; (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && echo LOOPBACK-REACHED; test -e .git/config && cat .git/config | grep -c url; echo probed`;
+    // What the probe printed: the first tool output the model got back.
+    const shellOutput = () => String((model.requests.at(-1)?.body.input as Array<{ type?: string; output?: string }> | undefined)?.find((item) => item.type === 'function_call_output')?.output ?? '');
+    try {
+      for (const sandbox of [required ? 'bwrap' : 'auto', 'none']) {
+        repo = await createLocalRepo(buggyCalculator);
+        model.script([{ toolCalls: [{ name: 'run_shell', arguments: { command: probe, timeout_seconds: null } }] }, ...fixingCalculatorTurns()]);
+        const run = await aiFixRun(['--repo', repo.dir, '--issue', addBugIssue.title, '--test', 'node test.js'], { ...env, AI_FIX_SANDBOX: sandbox });
+        if (sandbox === 'none') {
+          expect(run.stderr).toContain("WARNING: AI_FIX_SANDBOX=none: the agent's commands run on this machine without isolation");
+          expect(run.code).toBe(0);
+        } else if (run.code !== 0 && !required) {
+          // No bubblewrap here: it refuses, naming the setting, instead of running unisolated.
+          expect(run.stderr).toMatch(/AI_FIX_SANDBOX: the agent's commands cannot be isolated here/);
+        } else {
+          expect(run.code).toBe(0);
+          expect(shellOutput()).toContain('probed');
+          expect(shellOutput()).not.toContain('host-only secret');
+          expect(shellOutput()).not.toContain('LOOPBACK-REACHED');
+        }
+        await repo.remove();
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await fs.rm(secretDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('explains its usage and refuses a directory that is not a git checkout', async () => {
     const help = await aiFixRun(['--help'], env);

@@ -18,7 +18,7 @@ export async function sealAndCommit(
 ): Promise<{ sha: string | null; change: VerifiedChange }> {
   const box = await openTaskBox(options.policy ?? UNISOLATED, { workspace: workspace.box.dir, home: workspace.box.home, gitDir: workspace.box.gitDir, readOnly: [workspace.objects] });
   try {
-    const patch = await extractPatch(box, [workspace.objects], workspace.baseSha, { maxBytes: 2 ** 26 });
+    const { patch } = await extractPatch(box, [workspace.objects], workspace.baseSha, { maxBytes: 2 ** 26 });
     const change = await verifyChange(workspace, patch, { protectedPaths: options.protectedPaths ?? ['.github/workflows/**'], knownSecrets: options.knownSecrets ?? [] });
     return { sha: await commitTree(workspace, change.tree, message), change };
   } finally {

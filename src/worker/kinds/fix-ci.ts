@@ -11,12 +11,12 @@ export const fixCiKind: TaskKind<Extract<TaskPlan, { kind: 'fix-ci' }>> = {
   async commit(task, plan, change, outcome) {
     return { sha: await commitTree(task.workspace, change.tree, commitMessage(task, `Fix CI on #${plan.pullNumber}: ${task.issue.title}`, outcome)) };
   },
-  async finish(task, plan, { outcome, sha, passing }) {
+  async finish(task, plan, { outcome, sha, passing, notes }) {
     const verdict = passing ? 'pushed; waiting for CI to run again' : `the local tests still fail (${outcome.reason ?? 'unknown'}); pushed anyway so CI can tell`;
     await task.progress.update({
       stage: 'done',
       pullRequestUrl: plan.pullUrl,
-      details: `CI fix ${sha ? sha.slice(0, 7) : '(no new commit)'} ${verdict}.\n\n${outcome.summary ?? ''}`,
+      details: [`CI fix ${sha ? sha.slice(0, 7) : '(no new commit)'} ${verdict}.`, outcome.summary ?? '', ...notes].join('\n\n'),
       tokens: totalTokens(outcome.usage),
       dollars: outcome.dollars ?? undefined,
     });

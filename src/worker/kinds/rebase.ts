@@ -77,7 +77,7 @@ export const rebaseKind: TaskKind<RebasePlan> = {
     }
     return { sha: await commitTree(task.workspace, change.tree, commitMessage(task, mergeMessage(plan, task.workspace.branch), outcome), [merge.branchSha, merge.baseSha]) };
   },
-  async finish(task, plan, { outcome, sha, passing }) {
+  async finish(task, plan, { outcome, sha, passing, notes }) {
     const merge = plan.merged;
     const verdict = passing ? 'the tests pass' : `the local tests still fail (${outcome.reason ?? 'unknown'}); pushed anyway so CI and reviewers can tell`;
     const what = merge?.status === 'conflicts' ? `resolved conflicts in ${files(merge.conflicts)}` : 'fixed what the merge broke';
@@ -85,7 +85,7 @@ export const rebaseKind: TaskKind<RebasePlan> = {
       stage: passing ? 'done' : 'failed',
       reason: passing ? undefined : verdict,
       pullRequestUrl: plan.pullUrl,
-      details: `Merged the latest \`${plan.base}\` into the branch and ${what} (${sha ? sha.slice(0, 7) : 'no new commit'}); ${verdict}.\n\n${outcome.summary ?? ''}`,
+      details: [`Merged the latest \`${plan.base}\` into the branch and ${what} (${sha ? sha.slice(0, 7) : 'no new commit'}); ${verdict}.`, outcome.summary ?? '', ...notes].join('\n\n'),
       tokens: totalTokens(outcome.usage),
       dollars: outcome.dollars ?? undefined,
     });

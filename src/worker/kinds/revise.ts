@@ -16,7 +16,7 @@ export const reviseKind: TaskKind<Extract<TaskPlan, { kind: 'revise' }>> = {
   async commit(task, plan, change, outcome) {
     return { sha: await commitTree(task.workspace, change.tree, commitMessage(task, `Address review on #${plan.pullNumber}: ${task.issue.title}`, outcome)) };
   },
-  async finish(task, plan, { outcome, sha, passing }) {
+  async finish(task, plan, { outcome, sha, passing, notes }) {
     const { request } = task;
     const summary = outcome.summary ?? outcome.reason ?? 'the agent stopped without a summary';
     await answerReviewers(task.octokit, {
@@ -30,7 +30,7 @@ export const reviseKind: TaskKind<Extract<TaskPlan, { kind: 'revise' }>> = {
     });
     await updatePullRequestState(task.deps.redis, task.deps.env.queuePrefix, request.repo.id, request.issueNumber, { set: { feedbackSince: plan.answeredUpTo } });
     const verdict = passing ? 'the tests pass' : `the tests do not pass yet (${outcome.reason ?? 'still failing'})`;
-    const details = `${sha ? `Revision pushed as ${sha.slice(0, 7)}` : 'No new commit'}; ${verdict}.\n\n${summary}`;
+    const details = [`${sha ? `Revision pushed as ${sha.slice(0, 7)}` : 'No new commit'}; ${verdict}.`, summary, ...notes].join('\n\n');
     const usage = { tokens: totalTokens(outcome.usage), dollars: outcome.dollars ?? undefined };
     task.log.info({ sha, passing, threads: plan.feedback.items.length }, 'revision finished');
     if (passing) {

@@ -1,8 +1,11 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { clip } from '../../github/markdown.ts';
 import type { TaskResult } from '../../queue/task-queue.ts';
 import { openTaskBox } from '../../sandbox/task-box.ts';
+import { restoreHomeCache, saveHomeCache } from '../../sandbox/box-cache.ts';
 import { withinOperator } from '../../sandbox/network-policy.ts';
+import { adoptEntry, cacheEntry, dependencyKey, usableEntry } from '../../workspace/dependency-cache.ts';
 import { findTestCommand, mentionedPaths, programProbe } from '../../workspace/detect-test-command.ts';
 import { prepareWorkspace } from '../../workspace/prepare-workspace.ts';
 import type { PreparedTask, TaskContext } from '../task-context.ts';
@@ -46,6 +49,28 @@ export async function prepareTask(ctx: TaskContext, start: { base: string; branc
 }
 
 /**
+ * The package caches of this repository's dependency state: an archive to restore, or how to
+ * save one. Only a task that starts from the default branch (a new task, not the agent's own
+ * earlier work) saves one, so nothing an agent wrote can seed the next task's setup.
+ */
+async function dependencyCacheFor(task: PreparedTask, setup: string): Promise<{ entry?: string; save?: () => Promise<void> }> {
+  const { deps, workspace, request } = task;
+  if (deps.env.dependencyCacheBytes <= 0) return {};
+  const cache = { root: path.join(deps.env.workdir, 'dependency-cache'), maxBytes: deps.env.dependencyCacheBytes };
+  const entry = cacheEntry(cache, request.repo.id, await dependencyKey(workspace, [setup, JSON.stringify(deps.sandbox.toolchains)]));
+  const usable = await usableEntry(entry);
+  if (usable) return { entry: usable };
+  if (request.kind !== 'solve' || workspace.continued) return {};
+  return {
+    save: async () => {
+      await fs.mkdir(cache.root, { recursive: true });
+      const archive = `${entry}.${task.jobId}.partial`;
+      if (await saveHomeCache(task.box, archive, Math.min(cache.maxBytes, 2 ** 30), task.signal)) await adoptEntry(cache, archive, entry);
+    },
+  };
+}
+
+/**
  * Stage 2, in the box: the setup command, the only phase that may reach the network (the
  * operator's allow-list, narrowed by the repository's `network.setup`); afterwards the box
  * reaches only what both allow for the agent (`network.agent`, nothing by default).
@@ -57,8 +82,15 @@ export async function runSetup(task: PreparedTask): Promise<TaskResult | null> {
   try {
     if (!setup) return null;
     task.box.allowNetwork(network.setup ? withinOperator(network.setup, operator) : operator);
+    const started = Date.now();
+    const cache = await dependencyCacheFor(task, setup);
+    const restored = cache.entry ? await restoreHomeCache(task.box, cache.entry, task.signal) : false;
     const result = await task.shell(setup);
-    if (result.exitCode === 0) return null;
+    task.log.info({ durationMs: Date.now() - started, exitCode: result.exitCode, dependencyCache: cache.entry ? (restored ? 'restored' : 'unusable') : 'none' }, 'setup finished');
+    if (result.exitCode === 0) {
+      if (!cache.entry && cache.save) await cache.save();
+      return null;
+    }
     const blocked = task.box.blockedHosts();
     const reason = `the setup command \`${setup}\` failed (${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`})`;
     const refused = blocked.length ? `\n\nHosts it tried to reach that are not on the network allow-list: ${blocked.map((h) => `\`${h}\``).join(', ')} (see \`network\` in \`.github/ai-fix.yml\` and \`AI_FIX_NETWORK_ALLOW\`).` : '';

@@ -36,17 +36,18 @@ function where(finding: SecretFinding): string {
  */
 export async function sealChange(task: PreparedTask): Promise<SealedChange> {
   const { workspace } = task;
-  let patch: Buffer;
+  let extracted: Awaited<ReturnType<typeof extractPatch>>;
   try {
-    patch = await extractPatch(task.box, [workspace.objects], workspace.baseSha, { maxBytes: MAX_PATCH_BYTES, signal: task.signal });
+    extracted = await extractPatch(task.box, [workspace.objects], workspace.baseSha, { maxBytes: MAX_PATCH_BYTES, signal: task.signal });
   } catch (err) {
     if (!(err instanceof PatchTooLargeError)) throw err;
     return { change: { tree: '', files: [], leftOut: [], secrets: [] }, notes: [], refusal: `nothing was pushed, because ${err.message} (build output or dependencies committed by mistake?)` };
   }
-  const change = await verifyChange(workspace, patch, { protectedPaths: protectedPathGlobs(task.config.protected_paths), knownSecrets: task.deps.secrets });
+  const change = await verifyChange(workspace, extracted.patch, { protectedPaths: protectedPathGlobs(task.config.protected_paths), knownSecrets: task.deps.secrets });
   const byReason = new Map<LeftOutReason, string[]>();
   for (const { path, why } of change.leftOut) byReason.set(why, [...(byReason.get(why) ?? []), path]);
   const notes = [...byReason].map(([why, paths]) => `Left out of the change: ${paths.map(code).join(', ')}; ${WHY[why]}.`);
+  if (extracted.unstaged.length) notes.push(`Left out of the change: ${extracted.unstaged.map(code).join(', ')}; git could not stage ${extracted.unstaged.length === 1 ? 'it' : 'them'} (a nested repository with no commit, or an unreadable file).`);
   const blocked = task.box.blockedHosts();
   if (blocked.length) {
     notes.push(`Blocked network access: the sandbox refused ${blocked.map(code).join(', ')} (not on this repository's network allow-list: \`network\` in \`.github/ai-fix.yml\`, within the operator's \`AI_FIX_NETWORK_ALLOW\`).`);

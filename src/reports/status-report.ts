@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { formatDuration } from '../github/markdown.ts';
 import { readTaskSummaries } from '../observability/task-records.ts';
 import { queueCounts, type QueueCounts } from '../queue/queue-counts.ts';
+import { readWorkers, type WorkerRecord } from '../observability/worker-records.ts';
 import { textTable } from './text-table.ts';
 
 export interface ActiveTask {
@@ -20,6 +21,7 @@ export interface QueueStatus {
   /** Labelled issues not decided yet (delayed: retrying a failed GitHub read) or given up on. */
   intake: QueueCounts;
   active: ActiveTask[];
+  workers: WorkerRecord[];
 }
 
 const MAX_ACTIVE = 100;
@@ -41,7 +43,7 @@ export async function readQueueStatus(queue: Queue, intake: Queue, redis: Redis,
       elapsedMs: now - (job.processedOn ?? job.timestamp),
     };
   });
-  return { counts, intake: intakeCounts, active };
+  return { counts, intake: intakeCounts, active, workers: await readWorkers(redis, prefix) };
 }
 
 export function formatQueueStatus(status: QueueStatus, prefix: string): string {
@@ -69,6 +71,24 @@ export function formatQueueStatus(status: QueueStatus, prefix: string): string {
           t.jobId,
         ]),
         new Set([4]),
+      ),
+    );
+  }
+  lines.push('');
+  if (status.workers.length === 0) {
+    lines.push('No workers running.');
+  } else {
+    lines.push('Workers (sandbox, network during setup, toolchains the sandbox has)');
+    lines.push(
+      textTable(
+        ['WORKER', 'TASKS', 'SANDBOX', 'SETUP NETWORK', 'TOOLCHAINS'],
+        status.workers.map((w) => [
+          w.worker,
+          String(w.concurrency),
+          w.sandbox,
+          w.networkAllow.join(', ') || 'none',
+          Object.entries(w.toolchains).map(([name, version]) => `${name} ${version.replace(/^[^\d]*/, '').split(/\s/)[0]}`).join(', ') || 'none found',
+        ]),
       ),
     );
   }

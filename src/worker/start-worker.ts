@@ -11,6 +11,7 @@ import type { TaskDependencies } from './task-dependencies.ts';
 import { taskLogFields } from './task-log-fields.ts';
 import { removeOrphanWorkdirs } from './workdir.ts';
 import { reportStalledFailures } from './stall-reporter.ts';
+import { announceWorker } from '../observability/worker-records.ts';
 
 export interface RunningWorker {
   /** Stops taking jobs, lets running ones finish within the grace period, then hands them back. */
@@ -60,6 +61,12 @@ export async function startWorker(deps: TaskDependencies): Promise<RunningWorker
     log: deps.log,
   });
   const stallReporter = await reportStalledFailures(deps);
+  const record = await announceWorker(deps.redis, deps.env.queuePrefix, {
+    concurrency: deps.env.concurrency,
+    sandbox: deps.sandbox.mode,
+    toolchains: deps.sandbox.toolchains,
+    networkAllow: deps.sandbox.networkAllow,
+  });
   deps.log.info({ concurrency: deps.env.concurrency }, 'worker started');
 
   return {
@@ -77,6 +84,7 @@ export async function startWorker(deps: TaskDependencies): Promise<RunningWorker
         await closing;
       }
       subscriber.disconnect();
+      await record.close();
       await stallReporter.close();
       await queue.close();
     },

@@ -220,6 +220,9 @@ describe('operators: dashboard, metrics, CLI and logs', () => {
       return stdout.includes(`acme/${repo.name}#${issueNumber}`) && / working +2 of \d+/.test(stdout) ? stdout : undefined;
     }, 30_000, 500);
     expect(status).toContain('active 1');
+    // The worker says how it isolates the agent and which toolchains its sandbox found.
+    expect(status).toMatch(/Workers \(sandbox/);
+    expect(status).toMatch(/ (bwrap|none) +\S.* node \d+\.\d+/);
     expect(status).toMatch(new RegExp(`acme/${repo.name}#${issueNumber} +solve +working +2 of 60 +\\d+s +solve-`));
     const { stdout: help } = await cli(['status', '--help']);
     expect(help).toContain('Usage: ai-fix status');

@@ -35,7 +35,14 @@ export async function prepareTask(ctx: TaskContext, start: { base: string; branc
   const { box: dirs } = workspace;
   const box = await openTaskBox(deps.sandbox, { workspace: dirs.dir, home: dirs.home, gitDir: dirs.gitDir, readOnly: [workspace.objects] });
   const commandTimeoutMs = ctx.config.limits.command_timeout_seconds * 1000;
-  const found = await findTestCommand(dirs.dir, { test: ctx.config.test, configured: ctx.config.tests, paths: mentionedPaths(ctx.issue), has: programProbe((command) => box.run(command, { timeoutMs: 10_000, signal: ctx.signal })) });
+  let found: Awaited<ReturnType<typeof findTestCommand>>;
+  try {
+    found = await findTestCommand(dirs.dir, { test: ctx.config.test, configured: ctx.config.tests, paths: mentionedPaths(ctx.issue), has: programProbe((command) => box.run(command, { timeoutMs: 10_000, signal: ctx.signal })) });
+  } catch (err) {
+    // Not handed to the pipeline yet: nobody else would give the task's user back.
+    await box.close();
+    throw err;
+  }
   if (found) ctx.log.info({ testCommand: found.command, reason: found.reason }, 'test command');
   return {
     ...ctx,

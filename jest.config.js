@@ -15,6 +15,9 @@ export default {
   // A ceiling for hung tests, not a speed check: on a loaded 2-core CI machine a sandboxed
   // command that allocates hundreds of MB can take longer than jest's 5 s default.
   testTimeout: 30_000,
+  // Two files at a time on these 2-core machines: most of an end-to-end test is waiting (on the
+  // app process, git, the sandbox), and jest's default here is one.
+  maxWorkers: 2,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { git, gitWithRetry } from './git.ts';
+import { git, gitWithRetry, retryTransient } from './git.ts';
 import { withDirLock } from './dir-lock.ts';
 
 /**
@@ -34,10 +34,16 @@ function mirrorName(cloneUrl: string): string {
 async function fetchInto(mirror: string, spec: MirrorCheckout): Promise<void> {
   const fresh = !(await fs.stat(path.join(mirror, 'HEAD')).catch(() => null));
   if (fresh) {
-    await fs.rm(mirror, { recursive: true, force: true });
-    await git(['init', '-q', '--bare', mirror]);
-    // gc must not run detached, outside the lock, while another task clones from the mirror.
-    await git([`--git-dir=${mirror}`, 'config', 'gc.autoDetach', 'false']);
+    // A clone rather than init + fetch: git then trusts the pack it received to be complete and
+    // skips the walk over every object that a fetch does to check connectivity. gc must not run
+    // detached, outside the lock, while another task clones from the mirror.
+    await retryTransient(async () => {
+      await fs.rm(mirror, { recursive: true, force: true });
+      await git(['clone', '--bare', '--quiet', '--no-tags', '--single-branch', '--branch', spec.branch, '--config', 'gc.autoDetach=false', spec.cloneUrl, mirror], { token: spec.token, signal: spec.signal });
+    }, spec.signal);
+    // Every fetch names the URL; the mirror keeps no remote of its own.
+    await git([`--git-dir=${mirror}`, 'config', '--remove-section', 'remote.origin']);
+    return;
   }
   await gitWithRetry([`--git-dir=${mirror}`, 'fetch', '--quiet', '--no-tags', '--prune', spec.cloneUrl, `+refs/heads/${spec.branch}:refs/heads/${spec.branch}`], {
     token: spec.token,

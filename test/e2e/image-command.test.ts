@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { freePort, waitFor } from '../support/app-process.ts';
 import { containerArgv, finalStage, healthcheckCommand, imageEnv, imageUser, lastArgs, readDockerfile, ROOT } from '../support/dockerfile.ts';
-import { createHarness, WEBHOOK_SECRET, type Harness } from '../support/harness.ts';
+import { createHarness, type Harness } from '../support/harness.ts';
 
 // The image's commands run outside Docker, with the arguments and environment the Dockerfile and
 // docker-compose.yml give them. Only the init (tini) is left out, and `node` is this Node 22.
@@ -118,15 +118,7 @@ describe("the image's commands, run outside Docker", () => {
       // The image's node is on its PATH; here that is this Node 22.
       PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`,
       HOME: os.homedir(),
-      APP_ID: String(h.github.appId),
-      PRIVATE_KEY: h.github.privateKey,
-      WEBHOOK_SECRET,
-      GHE_HOST: h.github.host,
-      GHE_PROTOCOL: 'http',
-      REDIS_URL: h.redisUrl,
-      AI_FIX_QUEUE_PREFIX: h.prefix,
-      OPENAI_API_KEY: h.model.apiKey,
-      OPENAI_BASE_URL: h.model.url,
+      ...h.appEnv(),
       AI_FIX_METRICS_TOKEN: METRICS_TOKEN,
       // The image's /var/lib/ai-fix belongs to its `node` user; a scratch directory stands in.
       AI_FIX_WORKDIR: workdir,
@@ -380,15 +372,9 @@ async function runInContainer(spec: ContainerSpec): Promise<{ status: number | n
           ...image,
           PATH: `${path.dirname(node)}:/usr/local/bin:/usr/bin:/bin`,
           HOME: '/home/node',
-          APP_ID: String(h.github.appId),
-          PRIVATE_KEY: h.github.privateKey,
-          WEBHOOK_SECRET,
-          GHE_HOST: h.github.host,
-          GHE_PROTOCOL: 'http',
-          REDIS_URL: h.redisUrl,
-          AI_FIX_QUEUE_PREFIX: h.prefix,
-          OPENAI_API_KEY: h.model.apiKey,
-          OPENAI_BASE_URL: h.model.url,
+          ...h.appEnv(),
+          // Inside the container the work dir is the image's own.
+          AI_FIX_WORKDIR: image.AI_FIX_WORKDIR ?? '/var/lib/ai-fix',
         },
         seccomp: profile,
         unmaskProc: true,

@@ -646,16 +646,7 @@ describe('isolation fails closed', () => {
   });
 
   const workerEnv = (extra: Record<string, string>) => ({
-    APP_ID: String(h.github.appId),
-    PRIVATE_KEY: h.github.privateKey,
-    WEBHOOK_SECRET,
-    GHE_HOST: h.github.host,
-    GHE_PROTOCOL: 'http',
-    REDIS_URL: h.redisUrl,
-    AI_FIX_QUEUE_PREFIX: h.prefix,
-    AI_FIX_WORKDIR: h.workdir,
-    OPENAI_API_KEY: h.model.apiKey,
-    OPENAI_BASE_URL: h.model.url,
+    ...h.appEnv(),
     PATH: `${fakeBin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     ...extra,
   });

@@ -810,6 +810,25 @@ interface IssueState {
   pull?: PullState;
 }
 
+/** A new repository's issues, reviews, checks and the rest: nothing yet. */
+function emptyRepoRecords() {
+  return {
+    createdAt: isoNow(),
+    nextNumber: 1,
+    issues: new Map(),
+    comments: new Map(),
+    permissions: new Map(),
+    labelIds: new Map(),
+    reviews: new Map(),
+    reviewComments: new Map(),
+    checkRuns: new Map(),
+    checkSuites: new Map(),
+    workflowRuns: new Map(),
+    workflows: new Map(),
+    statuses: [],
+  };
+}
+
 interface RepoState {
   repo: SimRepo;
   ownerType: 'Organization' | 'User';
@@ -1439,19 +1458,7 @@ class Sim implements GitHubSim {
       this.repos.set(key, {
         repo,
         ownerType: init.ownerType ?? 'Organization',
-        createdAt: isoNow(),
-        nextNumber: 1,
-        issues: new Map(),
-        comments: new Map(),
-        permissions: new Map(),
-        labelIds: new Map(),
-        reviews: new Map(),
-        reviewComments: new Map(),
-        checkRuns: new Map(),
-        checkSuites: new Map(),
-        workflowRuns: new Map(),
-        workflows: new Map(),
-        statuses: [],
+        ...emptyRepoRecords(),
       });
       return { ...repo };
     } finally {
@@ -1607,19 +1614,7 @@ class Sim implements GitHubSim {
     this.repos.set(key, {
       repo: forked,
       ownerType: fork.owner.toLowerCase() === parent.repo.owner.toLowerCase() ? parent.ownerType : 'User',
-      createdAt: isoNow(),
-      nextNumber: 1,
-      issues: new Map(),
-      comments: new Map(),
-      permissions: new Map(),
-      labelIds: new Map(),
-      reviews: new Map(),
-      reviewComments: new Map(),
-      checkRuns: new Map(),
-      checkSuites: new Map(),
-      workflowRuns: new Map(),
-      workflows: new Map(),
-      statuses: [],
+      ...emptyRepoRecords(),
       forkOf: `${parent.repo.owner}/${parent.repo.name}`.toLowerCase(),
     });
     return { ...forked };

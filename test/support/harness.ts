@@ -23,6 +23,8 @@ export interface Harness {
   queue: Queue;
   workdir: string;
   redisUrl: string;
+  /** What an app process needs to reach the simulators and this harness's Redis prefix and work dir. */
+  appEnv(): Record<string, string>;
   /** Starts `ai-fix <command>` with the harness's environment plus `overrides`. */
   start(command: string, overrides?: Record<string, string>): Promise<AppProcess>;
   newRepo(name: string, files?: Record<string, string>): Promise<SimRepo>;
@@ -60,21 +62,20 @@ export async function createHarness(name: string, options: { redisUrl?: string }
     queue,
     workdir,
     redisUrl,
+    appEnv: () => ({
+      APP_ID: String(github.appId),
+      PRIVATE_KEY: github.privateKey,
+      WEBHOOK_SECRET,
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: 'http',
+      REDIS_URL: redisUrl,
+      AI_FIX_QUEUE_PREFIX: prefix,
+      AI_FIX_WORKDIR: workdir,
+      OPENAI_API_KEY: model.apiKey,
+      OPENAI_BASE_URL: model.url,
+    }),
     async start(command, overrides = {}) {
-      const app = await startAppProcess(command, {
-        APP_ID: String(github.appId),
-        PRIVATE_KEY: github.privateKey,
-        WEBHOOK_SECRET,
-        GHE_HOST: github.host,
-        GHE_PROTOCOL: 'http',
-        REDIS_URL: redisUrl,
-        AI_FIX_QUEUE_PREFIX: prefix,
-        AI_FIX_WORKDIR: workdir,
-        OPENAI_API_KEY: model.apiKey,
-        OPENAI_BASE_URL: model.url,
-        AI_FIX_CONCURRENCY: '1',
-        ...overrides,
-      });
+      const app = await startAppProcess(command, { ...harness.appEnv(), AI_FIX_CONCURRENCY: '1', ...overrides });
       apps.push(app);
       return app;
     },

@@ -433,8 +433,10 @@ describe.each(MODES)('the agent\'s box (AI_FIX_SANDBOX=%s) under attack', (mode)
         shell("setsid sh -c 'sleep 3; echo PWNED >> calc.js; mkdir -p .github/workflows; echo evil > .github/workflows/x.yml' >/dev/null 2>&1 &"),
         // A double fork whose grandchild ignores every signal it can, and writes for 20 seconds:
         // if it survived, it would be writing during the next command, the extraction and the checks.
-        shell("( ( nohup sh -c 'trap \"\" HUP INT TERM; for i in $(seq 1 200); do echo PWNED2 >> calc.js; mkdir -p .github/workflows; echo evil > .github/workflows/y.yml; sleep 0.1; done' >/dev/null 2>&1 & ) & ); echo forked"),
-        shell('sleep 1; if grep -q PWNED calc.js || [ -e .github/workflows/y.yml ]; then echo "STILL WRITING"; else echo "calc.js untouched"; fi; ps -eo user,pid,args 2>&1 | grep -c "[P]WNED" || true'),
+        // It starts writing only after a second, when its command has long returned: a write it made
+        // while its command still ran would be the agent's own change, not a survivor's.
+        shell("( ( nohup sh -c 'trap \"\" HUP INT TERM; sleep 1; for i in $(seq 1 200); do echo PWNED2 >> calc.js; mkdir -p .github/workflows; echo evil > .github/workflows/y.yml; sleep 0.1; done' >/dev/null 2>&1 & ) & ); echo forked"),
+        shell('sleep 2; if grep -q PWNED calc.js || [ -e .github/workflows/y.yml ]; then echo "STILL WRITING"; else echo "calc.js untouched"; fi; ps -eo user,pid,args 2>&1 | grep -c "[P]WNED" || true'),
         fixCalculator,
         finish(),
       ]);

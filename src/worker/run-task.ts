@@ -88,7 +88,7 @@ export async function runTask(job: TaskJob, token: string | undefined, signal: A
   const startedAt = Date.now();
   log.info({ attempt: job.attemptsMade + 1 }, 'task started');
   // What a shutdown needs to save the work so far.
-  let inFlight: { task: PreparedTask; kind: TaskKind<never> } | undefined;
+  let inFlight: PreparedTask | undefined;
   let prepared: PreparedTask | undefined;
   let repoSlot: RepoSlot | undefined;
 
@@ -130,7 +130,7 @@ export async function runTask(job: TaskJob, token: string | undefined, signal: A
     // Stages 1–2: the host repository and the box, the setup command in the box.
     const task = await prepareTask(context, { base: plan.base, branch: branchForIssue(request.issueNumber) }, (ready) => kind.prepare?.(ready, plan) ?? Promise.resolve());
     prepared = task;
-    if (kind.savesWorkInProgress) inFlight = { task, kind };
+    if (kind.savesWorkInProgress) inFlight = task;
     const stopped = (await preflight(task, 'setup', task.setupCommand)) ?? (await runSetup(task)) ?? (await preflight(task, 'test', task.testCommand));
     if (stopped) return stopped;
     const started = await kind.start(task, plan);
@@ -172,7 +172,7 @@ export async function runTask(job: TaskJob, token: string | undefined, signal: A
     // Put back to wait for a repository slot: not a failure.
     if (err instanceof DelayedError) throw err;
     if (abortedForShutdown(signal)) {
-      if (inFlight) await saveWorkInProgress(inFlight.task, log);
+      if (inFlight) await saveWorkInProgress(inFlight, log);
       await progress.update({ details: 'The worker running this task is restarting; the task goes back to the queue and continues from the work pushed so far.' });
       // Awaited here: a bare `return` would leave the rejection unhandled while `finally` runs.
       return await handBack(job, token);

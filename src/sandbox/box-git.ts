@@ -1,15 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readRegularFile } from '../util/regular-file.ts';
+import { shellQuote } from '../util/shell-quote.ts';
 import type { CommandResult } from './run-command.ts';
 import type { TaskBox } from './task-box.ts';
 
 // git commands on the agent's work tree run inside its box, never on the host: the tree may
 // hold a nested repository, attributes and config written to make git run a program.
-
-function shellQuote(arg: string): string {
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 export class BoxGitError extends Error {
   override name = 'BoxGitError';

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { shellQuote } from '../util/shell-quote.ts';
 import { directoriesToward, expandDirectoryGlobs, type EntryKind, isDir, isExecutable, isFile, join, type Layout, list, openLayout, readText, safeRelative } from './project-layout.ts';
 
 export { mentionedPaths } from './project-layout.ts';
@@ -124,16 +125,12 @@ interface Project extends TestCommand {
   ecosystem: Ecosystem;
 }
 
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 function inDirectory(project: Project, why: string): TestCommand {
-  return { command: `cd ${shellWord(project.dir)} && ${project.command}`, reason: `${project.reason}${why}`, ...(project.install ? { install: project.install } : {}) };
+  return { command: `cd ${shellQuote(project.dir)} && ${project.command}`, reason: `${project.reason}${why}`, ...(project.install ? { install: project.install } : {}) };
 }
 
 function chain(projects: Project[], reason: string): TestCommand {
-  return { command: projects.map((p) => `(cd ${shellWord(p.dir)} && ${p.command})`).join(' && '), reason };
+  return { command: projects.map((p) => `(cd ${shellQuote(p.dir)} && ${p.command})`).join(' && '), reason };
 }
 
 async function projectCommand(layout: Layout, dir: string, has: Has): Promise<Project | null> {
@@ -230,7 +227,7 @@ async function installCommand(layout: Layout, choice: ManagerChoice): Promise<st
     yarn: (await isYarnBerry(layout, choice)) ? 'yarn install --immutable' : 'yarn install --frozen-lockfile',
     bun: 'bun install --frozen-lockfile',
   }[choice.name];
-  return choice.at ? `cd ${shellWord(choice.at)} && ${install}` : install;
+  return choice.at ? `cd ${shellQuote(choice.at)} && ${install}` : install;
 }
 
 /** The manager to run scripts with: npm runs a script just as well when the named one is missing. */

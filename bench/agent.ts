@@ -14,6 +14,7 @@ import { AGENT_INSTRUCTIONS, renderTaskPrompt } from '../src/agent/prompts.ts';
 import { repositoryMap } from '../src/agent/repository-context.ts';
 import { defaultTools } from '../src/agent/tools/index.ts';
 import type { AgentTool } from '../src/agent/tools/tool.ts';
+import type { AgentSnapshot, TaskSpent } from '../src/state/task-checkpoint.ts';
 import { createLogger } from '../src/util/logger.ts';
 import { buggyCalculator } from '../test/fixtures/buggy-calculator.ts';
 import { createLocalRepo } from '../test/support/local-repo.ts';
@@ -61,7 +62,11 @@ function commonPrefixLength(a: string, b: string): number {
   return i;
 }
 
-async function session(steps: number, window: number | undefined, api: ModelApi = 'responses'): Promise<SessionFigures> {
+/**
+ * One scripted session. With `crashAt`, the run stops dead after that step (as a killed worker
+ * does) and a second run resumes from the last checkpoint the first one saved, as a retried job.
+ */
+async function session(steps: number, window: number | undefined, api: ModelApi = 'responses', crashAt?: number): Promise<SessionFigures> {
   const sim = await startModelSim({ contextWindow: window, turns: longSessionScript({ steps, files: FILES }) });
   const repo = await createLocalRepo({ ...buggyCalculator, ...Object.fromEntries(FILES.map((file, i) => [file, largeModule(i)])) });
   const clock = { model: 0, tool: 0, command: 0 };
@@ -111,23 +116,40 @@ async function session(steps: number, window: number | undefined, api: ModelApi 
       repositoryMap: repositoryMap(repo.git('ls-files').split('\n').filter(Boolean)),
     });
 
+    const crash = new AbortController();
+    let checkpoint: AgentSnapshot | undefined;
+    let spent: TaskSpent | undefined;
+    const run = (resume?: { snapshot?: AgentSnapshot; spent: TaskSpent }) =>
+      runAgent({
+        client: createModelClient({ apiKey: sim.apiKey, baseURL: sim.url, api, fetch: timedFetch }),
+        model: MODEL,
+        modelInfo: info,
+        instructions: AGENT_INSTRUCTIONS,
+        taskPrompt,
+        tools,
+        context: { ...workspace, runShell, signal: resume ? new AbortController().signal : crash.signal },
+        // The scripted session runs the same failing tests on purpose; only the window matters here.
+        limits: { steps: 10_000, deadline: Date.now() + 3_600_000, tokens: 1e12, repeatedFailures: 10_000, repeatedCalls: 10_000, stepsWithoutEdit: 10_000 },
+        promptCacheKey: 'bench-agent',
+        log: createLogger({ level: 'silent' }),
+        resume,
+        onCheckpoint: async (snapshot, due) => {
+          if (due) checkpoint = snapshot;
+        },
+        onStep: ({ step, usage, dollars }) => {
+          mark();
+          spent = { steps: step, usage, dollars: dollars ?? 0 };
+          if (step === crashAt) crash.abort('crash');
+        },
+      });
+
     mark();
-    const outcome = await runAgent({
-      client: createModelClient({ apiKey: sim.apiKey, baseURL: sim.url, api, fetch: timedFetch }),
-      model: MODEL,
-      modelInfo: info,
-      instructions: AGENT_INSTRUCTIONS,
-      taskPrompt,
-      tools,
-      context: { ...workspace, runShell },
-      // The scripted session runs the same failing tests on purpose; only the window matters here.
-      limits: { steps: 10_000, deadline: Date.now() + 3_600_000, tokens: 1e12, repeatedFailures: 10_000, stepsWithoutEdit: 10_000 },
-      promptCacheKey: 'bench-agent',
-      log: createLogger({ level: 'silent' }),
-      onStep: () => {
-        mark();
-      },
-    });
+    let outcome = await run();
+    if (crashAt !== undefined && outcome.status === 'cancelled' && spent) {
+      // The resumed run's script picks up after the checkpoint's step: what came later is redone.
+      sim.script(longSessionScript({ steps, files: FILES, firstStep: checkpoint?.step ?? 0 }));
+      outcome = await run({ snapshot: checkpoint, spent });
+    }
     mark();
 
     const harnessMs: number[] = [];
@@ -187,6 +209,10 @@ export async function runAgentBench(options: Map<string, string>): Promise<boole
   for (let i = 0; i < repeat; i++) runs.push(await session(steps, window));
   const notes = await session(steps, window, 'chat');
   const naive = await session(steps, undefined);
+  const longSteps = Number(options.get('long-steps') ?? 300);
+  const crashAt = Math.round(longSteps * 0.6);
+  const steady = await session(longSteps, window);
+  const crashed = await session(longSteps, window, 'responses', crashAt);
   const [main] = runs as [SessionFigures];
   const harness = summarize(runs.flatMap((run) => run.timing.harnessMs));
   const loop = summarize(runs.flatMap((run) => run.timing.loopMs));
@@ -201,6 +227,7 @@ export async function runAgentBench(options: Map<string, string>): Promise<boole
     'cacheable share ≥ 85% with hand-off notes': notes.cacheableShare >= 0.85,
     'context never exceeds the window with hand-off notes': notes.maxRequestTokens <= window && notes.contextOverflows === 0,
     'the session finishes': [...runs, notes].every((run) => run.status === 'finished'),
+    'a crash and resume costs < 5% more than no crash': crashed.status === 'finished' && crashed.dollars <= steady.dollars * 1.05,
   };
 
   const machine = describeMachine();
@@ -212,6 +239,7 @@ export async function runAgentBench(options: Map<string, string>): Promise<boole
     compacting: { ...main, timing: { harnessMs: harness, loopMs: loop, modelMs: round(main.timing.modelMs), toolMs: round(main.timing.toolMs), commandMs: round(main.timing.commandMs), wallMs: round(main.timing.wallMs) } },
     handoffNotes: { ...notes, timing: { harnessMs: summarize(notes.timing.harnessMs), modelMs: round(notes.timing.modelMs), wallMs: round(notes.timing.wallMs) } },
     naive: { ...naive, uncachedDollars: naiveUncachedDollars, timing: { harnessMs: naiveHarness, modelMs: round(naive.timing.modelMs), wallMs: round(naive.timing.wallMs) } },
+    crashAndResume: { steps: longSteps, crashAfterStep: crashAt, uninterrupted: steady, crashed, dollarsRatio: round(crashed.dollars / steady.dollars), inputTokensRatio: round(crashed.inputTokens / steady.inputTokens) },
     ratios: {
       inputTokensNaiveOverCompacting: round(naive.inputTokens / main.inputTokens),
       dollarsNaiveOverCompacting: round(naive.dollars / main.dollars),
@@ -266,6 +294,18 @@ export async function runAgentBench(options: Map<string, string>): Promise<boole
     `Ratios, naive ÷ ai-fix (native compaction): input tokens **${result.ratios.inputTokensNaiveOverCompacting}×**, cost **${result.ratios.dollarsNaiveOverCompacting}×** (with prompt caching), **${result.ratios.dollarsNaiveUncachedOverCompacting}×** for a harness whose prompt prefix changes every turn.`,
     '',
     `Harness time is each step's wall time minus the model's HTTP round trips and the sandboxed commands (${runs.length} runs pooled); it includes building and parsing requests, context estimates, compaction, and the tools' own work (file reads, \`git grep\`, the \`git status\` edit check). Without the tools' work: ${ms(loop)} ms.`,
+    '',
+    `### A crash and a resume`,
+    '',
+    `${longSteps} working steps (${steady.compactions} compactions); in the second run the agent is stopped dead after step ${crashAt} and a new run resumes from the last checkpoint (saved every 5 steps and at each compaction), with the conversation and the spending of the first.`,
+    '',
+    '| | no crash | crash and resume | ratio |',
+    '| --- | --- | --- | --- |',
+    `| model requests | ${fmt(steady.modelRequests)} | ${fmt(crashed.modelRequests)} | ${round(crashed.modelRequests / steady.modelRequests)}× |`,
+    `| compactions | ${steady.compactions} | ${crashed.compactions} | |`,
+    `| input tokens | ${fmt(steady.inputTokens)} | ${fmt(crashed.inputTokens)} | ${result.crashAndResume.inputTokensRatio}× |`,
+    `| cacheable share | ${pct(steady.cacheableShare)} | ${pct(crashed.cacheableShare)} | |`,
+    `| cost | $${steady.dollars.toFixed(3)} | $${crashed.dollars.toFixed(3)} | ${result.crashAndResume.dollarsRatio}× |`,
     '',
     'Goals: ' + Object.entries(goals).map(([goal, met]) => `${goal}: ${met ? '**met**' : '**NOT met**'}`).join(' · '),
     '',

@@ -1,13 +1,18 @@
 import { Redis } from 'ioredis';
 import { Probot, ProbotOctokit, run as runProbotSetup } from 'probot';
+import { SmeeClient } from 'smee-client';
 import { BackgroundWrites } from './app/background-writes.ts';
 import { createApp } from './app/create-app.ts';
 import { startHttpServer } from './app/http-server.ts';
 import { startIntakeWorker } from './app/intake-worker.ts';
+import { startWebhookProxy } from './app/webhook-proxy.ts';
 import { redeliverRefused } from './app/redeliver-failed.ts';
-import { createModelClient } from './agent/model-client.ts';
+import { reconcileWhenRedisLosesData } from './app/reconcile-lost-tasks.ts';
+import { createModelClient, ModelError } from './agent/model-client.ts';
+import { ModelBackoffError, ModelDeadlineError } from './agent/model-retry.ts';
 import { paceByInstallation } from './github/installation-client.ts';
 import { redactWritesPlugin } from './github/redact-requests.ts';
+import { loadDotEnv } from './config/dot-env.ts';
 import { loadEnv, needsAppRegistration, requireAppCredentials, requireOpenAiKey, type Env } from './config/env.ts';
 import { assertRedisReachable, createRedis, failFastRedisOptions, redisOptions } from './queue/redis-connection.ts';
 import { createIntakeQueue } from './queue/intake-queue.ts';
@@ -74,6 +79,8 @@ async function startServer(env: Env, log: Logger, secrets: Set<string>, metrics:
     deps: { ...handlerDeps, auth: (installationId) => probot.auth(installationId), log },
     metrics,
   });
+  // Tasks queued in a Redis that came back without its data are queued again.
+  reconcileWhenRedisLosesData({ ...handlerDeps, appAuth: () => probot.auth(), auth: (installationId) => probot.auth(installationId), log });
   const server = await startHttpServer({
     probot,
     app: createApp({
@@ -91,7 +98,11 @@ async function startServer(env: Env, log: Logger, secrets: Set<string>, metrics:
     webhookPath: env.webhookPath,
     log,
   });
+  const proxy = env.webhookProxyUrl
+    ? await startWebhookProxy({ source: env.webhookProxyUrl, target: `${server.url}${env.webhookPath}`, log })
+    : undefined;
   return async () => {
+    await proxy?.close();
     await server.close();
     // Decisions under way finish (their GitHub reads are short); waiting labels stay in Redis.
     await intakeWorker.close();
@@ -121,7 +132,13 @@ async function startWorkerProcess(env: Env, log: Logger, secrets: Set<string>, m
   const worker = await startWorker({
     env,
     app: { appId: credentials.appId, privateKey: credentials.privateKey, baseUrl: env.githubApiUrl },
-    modelClient: createModelClient({ apiKey, baseURL: env.openaiBaseUrl, api: env.modelApi }),
+    // Its errors name the setting to fix but not OPENAI_BASE_URL's value: they reach progress comments.
+    modelClient: createModelClient({
+      apiKey,
+      baseURL: env.openaiBaseUrl,
+      api: env.modelApi,
+      onRetry: ({ attempt, waitMs, reason }) => log.warn({ attempt, waitMs: Math.round(waitMs), reason }, 'model request retried'),
+    }),
     redis,
     workdir: processWorkdir(env.workdir),
     log,
@@ -174,6 +191,8 @@ async function runReportCommand(command: 'status' | 'usage', args: string[]): Pr
 
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'start';
+  // Probot's registration writes the app's credentials there; the real environment wins over it.
+  loadDotEnv();
   if (command === 'run') return runLocalCommand(argv.slice(1));
   if (command === 'status' || command === 'usage') return runReportCommand(command, argv.slice(1));
   if (!['start', 'serve', 'worker'].includes(command)) {
@@ -188,10 +207,14 @@ export async function main(argv: string[]): Promise<void> {
   const log = createLogger({ level: env.logLevel, secrets });
 
   if (needsAppRegistration(env) && command !== 'worker') {
-    log.info('No APP_ID or PRIVATE_KEY: starting the GitHub App registration page');
-    await runProbotSetup(() => {});
+    log.info('No APP_ID or PRIVATE_KEY: starting the GitHub App registration page; once the app is registered (its credentials go to .env), add OPENAI_API_KEY to .env and start again');
+    // Given the client, Probot's registration opens a webhook proxy channel and saves it as WEBHOOK_PROXY_URL.
+    await runProbotSetup(() => {}, { SmeeClient });
     return;
   }
+  // Every setting this command needs is checked before anything listens or connects.
+  requireAppCredentials(env);
+  if (command !== 'serve') requireOpenAiKey(env);
   await assertRedisReachable(env.redisUrl);
   const stops: Stop[] = [];
   const metrics = createMetrics();
@@ -217,7 +240,8 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     await main(argv);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    // Settings the user can fix, and a model endpoint that refuses them: one line, no stack.
+    if (err instanceof ConfigError || err instanceof ModelError || err instanceof ModelBackoffError || err instanceof ModelDeadlineError) {
       process.stderr.write(`ai-fix: ${err.message}\n`);
       process.exit(1);
     }

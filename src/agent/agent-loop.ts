@@ -8,9 +8,12 @@ import { addUsage, emptyUsage, totalTokens, type ConversationItem, type Function
 import { responseCost } from './cost.ts';
 import type { ModelInfo } from './model-catalog.ts';
 import { ModelError, type ModelClient, type ModelTurn } from './model-client.ts';
+import { ModelDeadlineError } from './model-retry.ts';
+import type { AgentSnapshot, TaskSpent } from '../state/task-checkpoint.ts';
 import { ProgressWatch } from './no-progress.ts';
 import { FileViews } from './tools/file-views.ts';
 import { ToolInputError, type AgentTool, type ToolContext, type ToolResult, type WorkspaceAccess } from './tools/tool.ts';
+import type { PlanStep } from './tools/update-plan.ts';
 
 export type { AgentLimits } from './agent-limits.ts';
 
@@ -41,6 +44,17 @@ export interface AgentRun {
   secrets?: Iterable<string>;
   log: Logger;
   onStep?: (progress: AgentProgress) => void | Promise<void>;
+  /** The model's plan each time it changes it (update_plan). */
+  onPlan?: (plan: PlanStep[]) => void | Promise<void>;
+  /** Where an earlier run of this task stopped: its conversation (when saved) and what it spent. */
+  resume?: { snapshot?: AgentSnapshot; spent: TaskSpent };
+  /** Steps between checkpoints (a compaction also makes one). */
+  checkpointEvery?: number;
+  /**
+   * The conversation at the end of every step; `due` says it is time to save it with the work
+   * tree it produced (every `checkpointEvery` steps and after a compaction).
+   */
+  onCheckpoint?: (snapshot: AgentSnapshot, due: boolean) => Promise<void>;
 }
 
 export type AgentStatus = 'finished' | 'limit' | 'stalled' | 'cancelled';
@@ -69,6 +83,13 @@ const DEFAULT_COMPACT_AT = 0.8;
 /** Compactions in a row for one request before giving up on it. */
 const CONTEXT_RETRIES = 2;
 const NUDGE = 'Continue with the tools. When the task is done and the tests pass, call finish with a summary.';
+const DEFAULT_CHECKPOINT_EVERY = 5;
+
+/** Told to a resumed conversation, so the model knows what it may have lost. */
+function resumeNote(savedStep: number, lastStep: number): string {
+  const lost = lastStep > savedStep ? ` Steps ${savedStep + 1}–${lastStep} were lost: redo what they did if it still matters.` : '';
+  return `(ai-fix) The task was interrupted and resumes from a checkpoint after step ${savedStep}; the files are as they were then.${lost} Continue.`;
+}
 
 async function runTool(tool: AgentTool | undefined, call: FunctionCall, context: ToolContext): Promise<ToolResult> {
   if (!tool) return { output: `Error: unknown tool ${call.name}` };
@@ -98,9 +119,10 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   const tools = new Map(run.tools.map((tool) => [tool.name, tool]));
   const schemas = run.tools.map(({ name, description, parameters }) => ({ name, description, parameters }));
   const secrets = run.secrets ?? [];
-  const history: ConversationItem[] = [
-    { type: 'message', role: 'user', content: redact(run.taskPrompt, secrets), ...(run.taskImages?.length ? { images: run.taskImages } : {}) },
-  ];
+  const { snapshot, spent } = run.resume ?? {};
+  const history: ConversationItem[] = snapshot
+    ? [...snapshot.history, { type: 'message', role: 'user', content: resumeNote(snapshot.step, spent?.steps ?? snapshot.step) }]
+    : [{ type: 'message', role: 'user', content: redact(run.taskPrompt, secrets), ...(run.taskImages?.length ? { images: run.taskImages } : {}) }];
   const meter = new ContextMeter(run.instructions + JSON.stringify(schemas));
   const compactor = new Compactor({
     client: run.client,
@@ -109,16 +131,19 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     tools: schemas,
     promptCacheKey: run.promptCacheKey,
     contextWindow: modelInfo.contextWindow,
+    deadline: limits.deadline,
     log,
   });
   const watch = new ProgressWatch(limits);
   const pricing = modelInfo.pricing;
-  let usage = emptyUsage();
-  let dollars = 0;
-  let compactions = 0;
-  let edited = false;
-  let testsPassed: boolean | null = null;
-  let lastTestOutput: string | undefined;
+  // A resumed run goes on counting: its caps hold for the task, not for the run.
+  let usage = spent?.usage ?? emptyUsage();
+  let dollars = spent?.dollars ?? 0;
+  let compactions = snapshot?.compactions ?? 0;
+  let edited = snapshot?.edited ?? false;
+  let testsPassed: boolean | null = snapshot?.testsPassed ?? null;
+  let lastTestOutput: string | undefined = snapshot?.lastTestOutput;
+  let compactedThisStep = false;
   let idleTurns = 0;
   /** History length right after the last compaction: compacting again needs new items. */
   let compactedLength = history.length;
@@ -145,7 +170,9 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     history.splice(0, history.length, ...result.history);
     compactedLength = history.length;
     meter.reset();
+    watch.forgetCalls();
     compactions++;
+    compactedThisStep = true;
     log.info({ why, method: result.method, tokensBefore: before, tokensAfter: meter.estimate(history) }, 'context compacted');
   };
   // A history holding nothing new since the last compaction (or only the task) cannot shrink.
@@ -156,7 +183,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
       const sent = history.length;
       try {
         const turn = await run.client.complete(
-          { model: run.model, instructions: run.instructions, tools: schemas, history, promptCacheKey: run.promptCacheKey },
+          { model: run.model, instructions: run.instructions, tools: schemas, history, promptCacheKey: run.promptCacheKey, deadline: limits.deadline },
           context.signal,
         );
         account(turn.usage);
@@ -175,7 +202,15 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   const outputLimit = (calls: number) =>
     window === undefined ? MAX_TOOL_OUTPUT : Math.max(1_000, Math.min(MAX_TOOL_OUTPUT, Math.floor((window * 4 * TURN_OUTPUT_SHARE) / calls)));
 
-  for (let step = 1; ; step++) {
+  const checkpointEvery = run.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+  let sinceCheckpoint = 0;
+  const checkpoint = async (step: number) => {
+    const due = ++sinceCheckpoint >= checkpointEvery || compactedThisStep;
+    if (due) sinceCheckpoint = 0;
+    compactedThisStep = false;
+    await run.onCheckpoint?.({ history: [...history], step, compactions, edited, testsPassed, lastTestOutput }, due);
+  };
+  for (let step = (spent?.steps ?? 0) + 1; ; step++) {
     if (context.signal.aborted) return outcome('cancelled', step - 1, { reason: 'the task was cancelled' });
     const limit = limitReached(limits, { steps: step - 1, usage, dollars: pricing ? dollars : null }, Date.now());
     if (limit) return outcome('limit', step - 1, { reason: limit });
@@ -186,6 +221,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     } catch (err) {
       // A cancel aborts the request in flight; what was done so far still counts.
       if (context.signal.aborted) return outcome('cancelled', step - 1, { reason: 'the task was cancelled' });
+      if (err instanceof ModelDeadlineError) return outcome('limit', step - 1, { reason: 'time limit reached while waiting for the model' });
       throw err;
     }
     if (!turn) {
@@ -212,16 +248,18 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     for (const call of turn.toolCalls) {
       const result = await runTool(tools.get(call.name), call, context);
       if (result.edited) stepEdited = true;
+      if (result.plan) await run.onPlan?.(result.plan);
       let output = result.output;
+      let failureNote: string | undefined;
       if (result.testsPassed !== undefined) {
         testsPassed = result.testsPassed;
         lastTestOutput = result.output;
-        watch.testRun(result.testsPassed, result.output);
+        failureNote = watch.testRun(result.testsPassed, result.output);
       }
       if (result.finished) {
         // "Done" means green: the harness checks rather than trusting the claim.
         const verdict = context.testCommand ? await tools.get('run_tests')?.run({}, context) : undefined;
-        if (verdict?.testsPassed !== undefined) watch.testRun(verdict.testsPassed, verdict.output);
+        if (verdict?.testsPassed !== undefined) failureNote = watch.testRun(verdict.testsPassed, verdict.output);
         if (verdict?.testsPassed === false) {
           testsPassed = false;
           lastTestOutput = verdict.output;
@@ -235,7 +273,11 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
           output = 'Finished.';
         }
       }
-      history.push({ type: 'function_call_output', callId: call.callId, output: clip(redact(output, secrets), outputLimit(turn.toolCalls.length)) });
+      // The note comes after the clipped output, within its budget, so the model always reads it.
+      const note = failureNote ?? watch.toolCall(call, output);
+      const noted = note ? `\n\n${note}` : '';
+      const shown = clip(redact(output, secrets), outputLimit(turn.toolCalls.length) - noted.length);
+      history.push({ type: 'function_call_output', callId: call.callId, output: shown + noted });
     }
     if (stepEdited) edited = true;
     watch.step(stepEdited);
@@ -243,5 +285,6 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     if (finished) return outcome('finished', step, { summary: finished.summary });
     const stuck = watch.verdict();
     if (stuck) return outcome('stalled', step, { reason: stuck });
+    await checkpoint(step);
   }
 }

@@ -37,10 +37,15 @@ export interface AgentTask {
   instruction?: string;
   /** For revisions and CI fixes: what to do now, and the material for it. */
   followUp?: FollowUp;
+  /** The issue reports a bug that no test shows yet: the agent reproduces it with a test first. */
+  reproduceFirst?: boolean;
   promptCacheKey: string;
   signal: AbortSignal;
   log: Logger;
   onStep?: AgentRun['onStep'];
+  onPlan?: AgentRun['onPlan'];
+  resume?: AgentRun['resume'];
+  onCheckpoint?: AgentRun['onCheckpoint'];
   /** Receives every model turn and tool result (the task's transcript). */
   transcript?: TranscriptSink;
 }
@@ -64,6 +69,7 @@ export async function runAgentTask(task: AgentTask): Promise<AgentOutcome> {
     instruction: task.instruction,
     imageNotes: task.images.notes,
     followUp: task.followUp,
+    reproduceFirst: task.reproduceFirst,
   });
   const { transcript } = task;
   return runAgent({
@@ -90,11 +96,15 @@ export async function runAgentTask(task: AgentTask): Promise<AgentOutcome> {
       tokens: limits.tokens,
       dollars: limits.dollars,
       repeatedFailures: limits.repeatedFailures,
+      repeatedCalls: limits.repeatedCalls,
       stepsWithoutEdit: limits.stepsWithoutEdit,
     },
     promptCacheKey: task.promptCacheKey,
     secrets: task.secrets ? [...task.secrets] : undefined,
     log: task.log,
     onStep: task.onStep,
+    onPlan: task.onPlan,
+    resume: task.resume,
+    onCheckpoint: task.onCheckpoint,
   });
 }

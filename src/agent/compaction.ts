@@ -22,6 +22,8 @@ export interface CompactionSetup {
   promptCacheKey?: string;
   /** Input tokens a request may hold, when known. */
   contextWindow?: number;
+  /** Epoch ms the task's time runs out. */
+  deadline?: number;
   log: Logger;
 }
 
@@ -70,10 +72,10 @@ export class Compactor {
   }
 
   async compact(history: ConversationItem[], signal?: AbortSignal): Promise<Compaction> {
-    const { client, model, instructions, promptCacheKey, log } = this.#setup;
+    const { client, model, instructions, promptCacheKey, deadline, log } = this.#setup;
     if (this.#native && client.compact) {
       try {
-        const compacted = await client.compact({ model, instructions, history, promptCacheKey }, signal);
+        const compacted = await client.compact({ model, instructions, history, promptCacheKey, deadline }, signal);
         return { history: compacted.items, method: 'native', responses: [compacted.usage] };
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;
@@ -85,7 +87,7 @@ export class Compactor {
   }
 
   async #summarize(history: ConversationItem[], signal?: AbortSignal): Promise<Compaction> {
-    const { client, model, instructions, tools, promptCacheKey, contextWindow } = this.#setup;
+    const { client, model, instructions, tools, promptCacheKey, contextWindow, deadline } = this.#setup;
     const fixedTokens = Math.ceil((instructions.length + JSON.stringify(tools).length) / 4);
     const responses: TokenUsage[] = [];
     let kept: ConversationItem[] | undefined = history;
@@ -98,7 +100,7 @@ export class Compactor {
         continue;
       }
       try {
-        const turn = await client.complete({ model, instructions, tools, history: request, promptCacheKey, toolChoice: 'none' }, signal);
+        const turn = await client.complete({ model, instructions, tools, history: request, promptCacheKey, toolChoice: 'none', deadline }, signal);
         responses.push(turn.usage);
         note = turn.text.trim();
         break;

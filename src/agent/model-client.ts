@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { ConversationItem, FunctionCall, TokenUsage } from './conversation.ts';
+import { DEFAULT_RETRY_POLICY, retryAfterMs, withModelRetries, type RetryPolicy, type TryFailure } from './model-retry.ts';
 
 // The only module that imports `openai`. It speaks the Responses API (what Codex models need)
 // and falls back to Chat Completions for OpenAI-compatible servers that lack it.
@@ -19,6 +20,8 @@ export interface ModelRequest {
   promptCacheKey?: string;
   /** 'none' asks for text only while keeping the tools in the (cached) prompt. */
   toolChoice?: 'auto' | 'none';
+  /** Epoch ms the task's time runs out: no try outlasts it, no retry waits beyond it. */
+  deadline?: number;
 }
 
 export interface CompactedHistory {
@@ -47,9 +50,13 @@ export interface ModelClientOptions {
   apiKey: string;
   baseURL?: string;
   api?: ModelApi;
-  /** The SDK retries 429 and 5xx with backoff, honouring retry-after. */
+  /** Retries after the first try of a request (429, 5xx, lost connections, cut responses). */
   maxRetries?: number;
+  /** Backoff and when a long retry-after parks the task instead of waiting. */
+  retry?: Partial<Omit<RetryPolicy, 'attempts'>>;
+  /** One try's ceiling; the task's deadline shortens it. */
   timeoutMs?: number;
+  onRetry?: (info: { attempt: number; waitMs: number; reason: string }) => void;
   /** The HTTP client (a proxy-aware one, or one that measures). */
   fetch?: typeof fetch;
 }
@@ -72,11 +79,62 @@ export class ModelError extends Error {
   }
 }
 
+/** A response that ended before its body did (the connection dropped, the JSON is truncated). */
+// By name: fetch's errors may come from another realm (a test runner's sandbox).
+function cutShort(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null || !('name' in err)) return false;
+  if (err.name === 'SyntaxError') return true;
+  if (err.name !== 'TypeError') return false;
+  const code = ((err as { cause?: { code?: string } }).cause?.code) ?? '';
+  return (err as Error).message === 'terminated' || code.startsWith('UND_ERR') || code === 'ECONNRESET';
+}
+
+function classifyTry(err: unknown): TryFailure {
+  if (err instanceof OpenAI.APIUserAbortError) return { kind: 'fatal' };
+  if (err instanceof OpenAI.APIConnectionError) return { kind: 'transient' };
+  if (err instanceof OpenAI.APIError) {
+    if (err.headers?.get('x-should-retry') === 'false') return { kind: 'fatal' };
+    const status = err.status ?? 0;
+    const transient = err.headers?.get('x-should-retry') === 'true' || [408, 409, 429].includes(status) || status >= 500;
+    return transient ? { kind: 'transient', waitMs: retryAfterMs(err.headers) } : { kind: 'fatal' };
+  }
+  return cutShort(err) ? { kind: 'transient' } : { kind: 'fatal' };
+}
+
+function describeTry(err: unknown): string {
+  if (cutShort(err)) return "the model's response was cut off before it was complete";
+  return err instanceof Error ? err.message : String(err);
+}
+
+// What to change when the endpoint answers this, by HTTP status.
+const FIX_FOR_STATUS: Record<number, string> = {
+  401: 'check OPENAI_API_KEY (a key this endpoint accepts)',
+  403: 'check that OPENAI_API_KEY may use this model (AI_FIX_MODEL)',
+  404: 'check AI_FIX_MODEL and OPENAI_BASE_URL (it usually ends in /v1); a server without the Responses API needs AI_FIX_MODEL_API=chat',
+};
+
+/** The connection failure's own words (ECONNREFUSED 127.0.0.1:9, ENOTFOUND host), not fetch's "fetch failed". */
+function connectionReason(err: Error): string {
+  type Cause = { message?: string; cause?: unknown; code?: string; address?: string; port?: number; hostname?: string };
+  // Duck-typed: the network's errors may come from another realm than this module's Error.
+  const isCause = (value: unknown): value is Cause => typeof value === 'object' && value !== null;
+  let detail: unknown = err.cause;
+  while (isCause(detail) && isCause(detail.cause)) detail = detail.cause;
+  if (!isCause(detail)) return err.message;
+  const where = detail.address ? ` ${detail.address}${detail.port ? `:${detail.port}` : ''}` : detail.hostname ? ` ${detail.hostname}` : '';
+  return detail.code ? `${detail.code}${where}` : (detail.message ?? err.message);
+}
+
+/** One line naming what failed and the setting that fixes it; messages start with "model API" (see model-endpoint.ts). */
 function toModelError(err: unknown): unknown {
   if (err instanceof OpenAI.APIUserAbortError) return err;
+  if (err instanceof OpenAI.APIConnectionTimeoutError) return new ModelError('model API timed out: check OPENAI_BASE_URL, or try again later');
+  if (err instanceof OpenAI.APIConnectionError) return new ModelError(`model API unreachable (${connectionReason(err)}): check OPENAI_BASE_URL`);
   if (err instanceof OpenAI.APIError) {
     const code = typeof err.code === 'string' ? err.code : undefined;
-    return new ModelError(`model API error ${err.status ?? ''}: ${err.message}`.trim(), err.status, code);
+    const message = err.message.replace(/\s+/g, ' ').trim();
+    const fix = err.status === undefined ? undefined : FIX_FOR_STATUS[err.status];
+    return new ModelError(`model API answered ${message}${fix ? `: ${fix}` : ''}`, err.status, code);
   }
   return err;
 }
@@ -164,14 +222,27 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   const client = new OpenAI({
     apiKey: options.apiKey,
     baseURL: options.baseURL,
-    maxRetries: options.maxRetries ?? 6,
-    timeout: options.timeoutMs ?? 10 * 60_000,
+    maxRetries: 0,
     fetch: options.fetch,
   });
   const api = options.api ?? 'responses';
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry, attempts: (options.maxRetries ?? DEFAULT_RETRY_POLICY.attempts - 1) + 1 };
+  const tryTimeout = options.timeoutMs ?? 10 * 60_000;
+  /** One request, retried in place; `send` gets the SDK's per-try options. */
+  const withRetries = <T>(deadline: number | undefined, signal: AbortSignal | undefined, send: (tryOptions: { signal?: AbortSignal; timeout: number }) => Promise<T>): Promise<T> =>
+    withModelRetries(
+      policy,
+      { signal, deadline, onRetry: ({ attempt, waitMs, error }) => options.onRetry?.({ attempt, waitMs, reason: describeTry(error) }) },
+      classifyTry,
+      (left) => send({ signal, timeout: Math.max(1, Math.min(tryTimeout, left ?? tryTimeout)) }),
+    ).catch((err: unknown) => {
+      // Tries used up on responses that kept breaking off: say so, not "terminated".
+      if (cutShort(err)) throw new ModelError(`${describeTry(err)} (${policy.attempts} tries)`);
+      throw err;
+    });
 
   async function completeWithResponses(request: ModelRequest, signal?: AbortSignal): Promise<ModelTurn> {
-    const response = await client.responses.create(
+    const response = await withRetries(request.deadline, signal, (tryOptions) => client.responses.create(
       {
         model: request.model,
         instructions: request.instructions,
@@ -189,8 +260,8 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
         include: ['reasoning.encrypted_content'],
         prompt_cache_key: request.promptCacheKey,
       },
-      { signal },
-    );
+      tryOptions,
+    ));
     return {
       ...fromResponsesOutput(response.output as unknown as Array<Record<string, unknown>>),
       usage: fromResponsesUsage(response.usage),
@@ -198,15 +269,15 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   }
 
   async function compactWithResponses(request: Omit<ModelRequest, 'tools' | 'toolChoice'>, signal?: AbortSignal): Promise<CompactedHistory> {
-    const compacted = await client.responses.compact(
+    const compacted = await withRetries(request.deadline, signal, (tryOptions) => client.responses.compact(
       {
         model: request.model,
         instructions: request.instructions,
         input: toResponsesInput(request.history) as OpenAI.Responses.ResponseInput,
         prompt_cache_key: request.promptCacheKey,
       },
-      { signal },
-    );
+      tryOptions,
+    ));
     // The output (the user messages, then one compaction item) is the next request's input as is.
     return {
       items: compacted.output.map((item): ConversationItem => ({ type: 'opaque', item })),
@@ -215,7 +286,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   }
 
   async function completeWithChat(request: ModelRequest, signal?: AbortSignal): Promise<ModelTurn> {
-    const completion = await client.chat.completions.create(
+    const completion = await withRetries(request.deadline, signal, (tryOptions) => client.chat.completions.create(
       {
         model: request.model,
         messages: toChatMessages(request.instructions, request.history) as OpenAI.Chat.ChatCompletionMessageParam[],
@@ -225,8 +296,8 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
         })),
         tool_choice: request.toolChoice ?? 'auto',
       },
-      { signal },
-    );
+      tryOptions,
+    ));
     const message = completion.choices[0]?.message;
     const toolCalls: FunctionCall[] = (message?.tool_calls ?? [])
       .filter((call) => call.type === 'function')

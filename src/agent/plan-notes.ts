@@ -1,8 +1,9 @@
 import type { FunctionCall } from './conversation.ts';
+import type { PlanStep } from './tools/update-plan.ts';
 import type { TranscriptSink } from './transcript-tap.ts';
 
 export interface AgentPlan {
-  /** The model's first words about the task (its plan or first notes), when it wrote any. */
+  /** The model's first words about the task (its plan or first notes) and the plan it last kept, when it wrote any. */
   notes?: string;
   /** Every tool call in order, as `tool target`. */
   steps: string[];
@@ -26,12 +27,25 @@ function target(call: { name: string; arguments: string }): string {
   }
 }
 
+/** A tool call in a few words: `tool target`. */
+export function describeCall(call: { name: string; arguments: string }): string {
+  const what = target(call);
+  return what ? `${call.name} ${what}` : call.name;
+}
+
+const CHECKBOX: Record<PlanStep['status'], string> = { completed: '[x]', in_progress: '[ ] (in progress)', pending: '[ ]' };
+
+function checklist(plan: PlanStep[]): string {
+  return ['Plan:', ...plan.map(({ step, status }) => `- ${CHECKBOX[status]} ${step.replace(/\s+/g, ' ')}`)].join('\n');
+}
+
 /**
  * What the pull request says about how the agent worked: its first notes, the tool calls in
  * order, and the commands it ran to verify with their results.
  */
 export class AgentPlanNotes implements TranscriptSink {
   #notes: string | undefined;
+  #plan: PlanStep[] | undefined;
   readonly #steps: string[] = [];
   readonly #commands: CommandRun[] = [];
 
@@ -39,14 +53,14 @@ export class AgentPlanNotes implements TranscriptSink {
     if (turn.compaction) return;
     const text = turn.text.trim();
     if (!this.#notes && text) this.#notes = text.length > MAX_NOTES ? `${text.slice(0, MAX_NOTES)}…` : text;
-    for (const call of turn.toolCalls) {
-      const what = target(call);
-      this.#steps.push(what ? `${call.name} ${what}` : call.name);
-    }
+    for (const call of turn.toolCalls) this.#steps.push(describeCall(call));
   }
 
   toolResult(result: { name: string; arguments: Record<string, unknown>; output: string; testsPassed?: boolean }): void {
-    if (result.name === 'run_tests') {
+    // update_plan refused what it did not validate: its error outputs start with `Error:`.
+    if (result.name === 'update_plan' && !result.output.startsWith('Error')) {
+      this.#plan = result.arguments.plan as PlanStep[];
+    } else if (result.name === 'run_tests') {
       // The tool's first line is `PASSED: <command>` or `FAILED: <command>`.
       const command = /^(?:PASSED|FAILED): (.*)$/m.exec(result.output)?.[1];
       if (command) this.#commands.push({ command, result: result.testsPassed ? 'passed' : 'failed' });
@@ -57,7 +71,8 @@ export class AgentPlanNotes implements TranscriptSink {
   }
 
   plan(): AgentPlan {
-    return { ...(this.#notes ? { notes: this.#notes } : {}), steps: [...this.#steps] };
+    const notes = [this.#notes, this.#plan && checklist(this.#plan)].filter(Boolean).join('\n\n');
+    return { ...(notes ? { notes } : {}), steps: [...this.#steps] };
   }
 
   commands(): CommandRun[] {

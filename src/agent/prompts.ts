@@ -1,4 +1,4 @@
-import { cleanUntrustedText } from '../util/untrusted-text.ts';
+import { cleanUntrustedText, COMMENT_MAX_CHARS } from '../util/untrusted-text.ts';
 
 // The instructions are the first bytes of every request and never change within a task, so the
 // provider's prompt cache always hits them.
@@ -7,6 +7,7 @@ Your job: resolve the task described in the first user message by editing the re
 
 How to work:
 - Explore first: list_files, search and read_file to understand the code that matters. Read before you edit.
+- For work of several steps, keep a short plan with update_plan and update it as steps are completed; people following the task see it.
 - Make focused changes that fit the code's existing style. Do not reformat unrelated code.
 - Use edit_file for a single change, apply_patch for several changes or files at once (refactors, renames).
 - Add or update tests for the behaviour you change when the repository has tests.
@@ -27,6 +28,8 @@ export interface IssueContext {
   body: string;
   /** Comments by people with write access only, oldest first. */
   comments: Array<{ author: string; body: string }>;
+  /** The issue's label names (absent in local mode). */
+  labels?: string[];
 }
 
 export interface TaskPromptInput {
@@ -40,6 +43,8 @@ export interface TaskPromptInput {
   /** One line per image the issue links: attached (after this text) or why not. */
   imageNotes?: string[];
   followUp?: FollowUp;
+  /** The issue reports a bug and no test fails on the base yet: reproduce it with a test first. */
+  reproduceFirst?: boolean;
 }
 
 /** Work that continues an earlier task: a revision after review, a fix after failed CI. */
@@ -49,6 +54,10 @@ export interface FollowUp {
   /** The material for it (feedback, failures), rendered after the issue. */
   body: string;
 }
+
+// A bug no test shows: the fix would be proven by nothing but the model's word.
+const REPRODUCE_FIRST =
+  'Reproduce first: this issue reports a bug, and ai-fix ran the test command on the unchanged repository before you started: no test failed. Before you fix anything, write a test that shows the bug and run it to see it fail for the reason the issue gives; then fix the code so that it passes. The pull request reports the tests that failed before your change and pass after it.';
 
 export function renderTaskPrompt(input: TaskPromptInput): string {
   const { issue } = input;
@@ -65,13 +74,14 @@ export function renderTaskPrompt(input: TaskPromptInput): string {
   if (issue.comments.length) {
     parts.push('<comments>');
     for (const comment of issue.comments) {
-      parts.push(`@${comment.author}:`, cleanUntrustedText(comment.body, 5000), '');
+      parts.push(`@${comment.author}:`, cleanUntrustedText(comment.body, COMMENT_MAX_CHARS), '');
     }
     parts.push('</comments>');
   }
   if (input.followUp) parts.push('', input.followUp.body);
   if (input.imageNotes?.length) parts.push('', 'Images in the issue:', ...input.imageNotes.map((note) => `- ${note}`));
-  if (input.instruction) parts.push('', `Additional instruction from the maintainer: ${cleanUntrustedText(input.instruction, 5000)}`);
+  if (input.reproduceFirst) parts.push('', REPRODUCE_FIRST);
+  if (input.instruction) parts.push('', `Additional instruction from the maintainer: ${cleanUntrustedText(input.instruction, COMMENT_MAX_CHARS)}`);
   for (const { source, text } of input.repoInstructions) {
     parts.push('', `Repository instructions (${source}):`, '<repository-instructions>', text.trim(), '</repository-instructions>');
   }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { getPrivateKey } from '@probot/get-private-key';
@@ -38,6 +39,7 @@ const schema = z.object({
   GHE_PROTOCOL: z.enum(['http', 'https']).default('https'),
   HOST: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  WEBHOOK_PROXY_URL: z.url({ protocol: /^https?$/ }).optional(),
   WEBHOOK_PATH: z.string().startsWith('/', 'must start with /').default('/api/github/webhooks'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
@@ -98,6 +100,8 @@ export interface Env {
   host?: string;
   port: number;
   webhookPath: string;
+  /** A webhook proxy channel (smee.io's protocol) to take deliveries from, for a server GitHub cannot reach. */
+  webhookProxyUrl?: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   redisUrl: string;
   openaiApiKey?: string;
@@ -146,6 +150,27 @@ export interface Env {
   repoConcurrency: number;
 }
 
+/**
+ * A key that only looks like one would fail at the first label, deep in the JWT signer: sign and
+ * verify with it now (RS256, as GitHub App JWTs are), so start-up stops on it instead.
+ */
+function proveAppKey(privateKey: string, name: 'PRIVATE_KEY' | 'PRIVATE_KEY_PATH'): void {
+  const fix = `download a new private key from the GitHub App's settings (Private keys) and set ${name === 'PRIVATE_KEY_PATH' ? 'PRIVATE_KEY_PATH to the .pem file' : 'PRIVATE_KEY to its whole text'}`;
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) {
+    throw new ConfigError(`${name}: not a PEM private key (no -----BEGIN ... PRIVATE KEY----- line); ${fix}`);
+  }
+  let works = false;
+  try {
+    const key = crypto.createPrivateKey(privateKey);
+    if (key.asymmetricKeyType !== 'rsa') throw new ConfigError(`${name}: a ${key.asymmetricKeyType} key, but GitHub Apps sign with RSA keys; ${fix}`);
+    const probe = Buffer.from('ai-fix start-up check');
+    works = crypto.verify('sha256', probe, crypto.createPublicKey(key), crypto.sign('sha256', probe, key));
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+  }
+  if (!works) throw new ConfigError(`${name}: the private key is corrupt (it cannot sign a GitHub App token); ${fix}`);
+}
+
 /** Parses the environment once at start; the first problem becomes one line naming the variable. */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const present = Object.fromEntries(
@@ -158,16 +183,15 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     throw new ConfigError(`${name}: ${issue?.message ?? 'invalid value'}`);
   }
   const env = parsed.data;
+  // Probot's order: PRIVATE_KEY, then PRIVATE_KEY_PATH, then the one .pem file in the working directory.
+  const keyVariable = source.PRIVATE_KEY ? 'PRIVATE_KEY' : 'PRIVATE_KEY_PATH';
   let privateKey: string | undefined;
   try {
     privateKey = getPrivateKey({ env: source })?.toString();
   } catch (err) {
-    const name = source.PRIVATE_KEY_PATH ? 'PRIVATE_KEY_PATH' : 'PRIVATE_KEY';
-    throw new ConfigError(`${name}: ${(err as Error).message}`);
+    throw new ConfigError(`${keyVariable}: ${(err as Error).message}`);
   }
-  if (privateKey && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) {
-    throw new ConfigError('PRIVATE_KEY: not a PEM private key (expected -----BEGIN ... PRIVATE KEY-----)');
-  }
+  if (privateKey) proveAppKey(privateKey, keyVariable);
   return {
     appId: env.APP_ID,
     privateKey,
@@ -177,6 +201,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     host: env.HOST,
     port: env.PORT,
     webhookPath: env.WEBHOOK_PATH,
+    webhookProxyUrl: env.WEBHOOK_PROXY_URL,
     logLevel: env.LOG_LEVEL,
     redisUrl: env.REDIS_URL,
     openaiApiKey: env.OPENAI_API_KEY,
@@ -228,15 +253,15 @@ export interface AppCredentials {
 }
 
 export function requireAppCredentials(env: Env): AppCredentials {
-  if (env.appId === undefined) throw new ConfigError('APP_ID: required (the GitHub App id)');
+  if (env.appId === undefined) throw new ConfigError("APP_ID: required; set it to the App ID on the GitHub App's settings page (in .env or the environment)");
   if (!env.privateKey) {
-    throw new ConfigError('PRIVATE_KEY: required (or PRIVATE_KEY_PATH pointing to the .pem file)');
+    throw new ConfigError("PRIVATE_KEY: required; set PRIVATE_KEY to the key's text or PRIVATE_KEY_PATH to its .pem file (the GitHub App's settings: Private keys)");
   }
-  if (!env.webhookSecret) throw new ConfigError('WEBHOOK_SECRET: required');
+  if (!env.webhookSecret) throw new ConfigError("WEBHOOK_SECRET: required; set it to the webhook secret of the GitHub App's settings");
   return { appId: env.appId, privateKey: env.privateKey, webhookSecret: env.webhookSecret };
 }
 
 export function requireOpenAiKey(env: Env): string {
-  if (!env.openaiApiKey) throw new ConfigError('OPENAI_API_KEY: required by the worker');
+  if (!env.openaiApiKey) throw new ConfigError('OPENAI_API_KEY: required by the worker; add it to .env or the environment');
   return env.openaiApiKey;
 }

@@ -3,14 +3,16 @@ import { z } from 'zod';
 // .github/ai-fix.yml — strict, so a misspelt key is reported rather than silently ignored.
 export const limitsSchema = z
   .object({
-    steps: z.number().int().min(1).max(2000).default(60),
+    steps: z.number().int().min(1).max(2000).default(200),
     minutes: z.number().min(1).max(24 * 60).default(30),
     tokens: z.number().int().min(1000).default(3_000_000),
     dollars: z.number().positive().default(5),
     /** Stop when the tests fail the same way this many times in a row. */
     repeated_failures: z.number().int().min(2).default(3),
-    /** Stop when this many steps in a row change no file. */
-    steps_without_edit: z.number().int().min(3).default(40),
+    /** Stop when this many tool calls in a row repeat earlier calls with an unchanged output (the model is told first). */
+    repeated_calls: z.number().int().min(2).default(5),
+    /** A ceiling for exploration: stop when this many steps in a row change no file. */
+    steps_without_edit: z.number().int().min(3).default(150),
     command_timeout_seconds: z.number().int().min(5).max(6 * 3600).default(600),
     /** Tasks of this repository running at once, across all workers; absent: AI_FIX_REPO_CONCURRENCY. */
     concurrent_tasks: z.number().int().min(1).max(1000).optional(),

@@ -7,6 +7,7 @@ export interface TaskLimits {
   tokens: number;
   dollars: number;
   repeatedFailures: number;
+  repeatedCalls: number;
   stepsWithoutEdit: number;
 }
 
@@ -20,6 +21,7 @@ export function taskLimits(repo: Limits, caps: LimitCaps): TaskLimits {
     tokens: lower(repo.tokens, caps.tokens),
     dollars: lower(repo.dollars, caps.dollars),
     repeatedFailures: repo.repeated_failures,
+    repeatedCalls: repo.repeated_calls,
     stepsWithoutEdit: repo.steps_without_edit,
   };
 }

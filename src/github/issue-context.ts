@@ -1,5 +1,7 @@
 import type { Octokit } from '@octokit/core';
 import type { IssueContext } from '../agent/prompts.ts';
+import { COMMENT_MAX_CHARS, untrustedTextCut } from '../util/untrusted-text.ts';
+import { formatNumber } from './markdown.ts';
 import { hasWriteAccess } from './permissions.ts';
 import { PROGRESS_MARKER } from './progress-render.ts';
 
@@ -35,5 +37,20 @@ export async function readIssueContext(
     title: issue.title,
     body: issue.body ?? '',
     comments: kept,
+    labels: issue.labels.map((label) => (typeof label === 'string' ? label : label.name ?? '')),
   };
+}
+
+/** What of the issue the agent did not see, in words for the progress comment and the PR body. */
+export function issueCutNotes(issue: Pick<IssueContext, 'body' | 'comments'>): string[] {
+  const notes: string[] = [];
+  const body = untrustedTextCut(issue.body);
+  if (body) {
+    notes.push(`The issue's description is ${formatNumber(body.total)} characters long: the agent saw only the first ${formatNumber(body.shown)} (the rest was cut, and the agent was told so).`);
+  }
+  const cut = issue.comments.filter((comment) => untrustedTextCut(comment.body, COMMENT_MAX_CHARS));
+  if (cut.length) {
+    notes.push(`${cut.length === 1 ? 'One comment is' : `${cut.length} comments are`} longer than ${formatNumber(COMMENT_MAX_CHARS)} characters: the agent saw only the first ${formatNumber(COMMENT_MAX_CHARS)} of each.`);
+  }
+  return notes;
 }

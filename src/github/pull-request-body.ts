@@ -2,6 +2,8 @@ import type { TokenUsage } from '../agent/conversation.ts';
 import type { AgentPlan, CommandRun } from '../agent/plan-notes.ts';
 import type { CiPresence } from '../ci/ci-presence.ts';
 import { clip, codeBlock, formatDollars, formatDuration, formatNumber } from './markdown.ts';
+import { noTestCommandNote } from './no-test-command.ts';
+import { renderVerificationSection, type Verification } from './verification-section.ts';
 
 export interface PullRequestReport {
   issueNumber: number;
@@ -28,6 +30,8 @@ export interface PullRequestReport {
   taskPageUrl?: string;
   /** What else checks the pull request: the repository's CI (watched and fixed), or nothing. */
   ci?: { presence: CiPresence; base: string; maxAttempts: number };
+  /** ai-fix's own test runs on the base and on the pushed head. */
+  verification?: Verification;
 }
 
 const MAX_COMMANDS = 15;
@@ -42,7 +46,9 @@ export function pullRequestTitle(issueNumber: number, issueTitle: string, passin
 
 export function renderPullRequestBody(report: PullRequestReport): string {
   const lines: string[] = [];
-  if (report.testsPassed === false) {
+  if (!report.testCommand) {
+    lines.push('> [!WARNING]', `> ${noTestCommandNote(true)} It is opened as a draft: check the change yourself before marking it ready for review.`, '');
+  } else if (report.testsPassed === false) {
     lines.push(
       `> [!WARNING]`,
       `> The tests do not pass on this branch yet${report.stopReason ? `: ${report.stopReason}` : ''}. This draft holds the agent's work so far.`,
@@ -56,7 +62,7 @@ export function renderPullRequestBody(report: PullRequestReport): string {
   if (report.files.length === 0) lines.push('- (no file changes in this run)');
   lines.push('', '## How it was verified', '');
   if (!report.testCommand) {
-    lines.push('No test command was configured or detected in this repository, so the change was **not** verified by tests. Set `test:` in `.github/ai-fix.yml`.');
+    lines.push('No test command was configured or detected in this repository, so the change was **not** verified by tests.');
   } else {
     const verdict = report.testsPassed === true ? '✅ passed' : report.testsPassed === false ? '❌ failed' : 'not run';
     lines.push(`Final check: \`${report.testCommand}\`: ${verdict}`);
@@ -67,8 +73,9 @@ export function renderPullRequestBody(report: PullRequestReport): string {
   if (report.ci?.presence.configured) {
     const { maxAttempts } = report.ci;
     lines.push('', `CI (${report.ci.presence.source}): ai-fix watches this pull request's checks${maxAttempts > 0 ? ` and, when one fails, reads the failure and pushes a fix (up to ${maxAttempts} attempts)` : ''}.`);
-  } else if (report.ci && report.testCommand) {
-    lines.push('', `**No CI is configured** for this repository (no workflow or CI files, and no checks or statuses on \`${report.ci.base}\`): only the local test command \`${report.testCommand}\` verified this change.`);
+  } else if (report.ci) {
+    const only = report.testCommand ? `only the local test command \`${report.testCommand}\` verified this change` : 'nothing but its reviewers will check this change';
+    lines.push('', `**No CI is configured** for this repository (no workflow or CI files, and no checks or statuses on \`${report.ci.base}\`): ${only}.`);
   }
   const commands = report.commands ?? [];
   if (commands.length) {
@@ -76,6 +83,7 @@ export function renderPullRequestBody(report: PullRequestReport): string {
     lines.push('', `Commands the agent ran${commands.length > shown.length ? ` (last ${shown.length} of ${commands.length})` : ''}:`, '');
     for (const run of shown) lines.push(`- \`${run.command.replaceAll('`', "'").split('\n')[0]}\` → ${run.result}`);
   }
+  if (report.verification) lines.push('', ...renderVerificationSection(report.verification));
   const { usage } = report;
   lines.push(
     '',

@@ -7,6 +7,7 @@ import { totalTokens } from '../agent/conversation.ts';
 import { collectIssueImages, issueTexts, type ImageSource } from '../agent/issue-images.ts';
 import { modelInfo } from '../agent/model-catalog.ts';
 import { createModelClient } from '../agent/model-client.ts';
+import { nameEndpointInErrors } from '../agent/model-endpoint.ts';
 import { requireOpenAiKey, type Env } from '../config/env.ts';
 import { parseRepoConfig, REPO_CONFIG_PATH, type RepoConfig } from '../config/repo-config.ts';
 import { taskLimits } from '../config/task-limits.ts';
@@ -77,7 +78,20 @@ async function commitLocalWork(workspace: Workspace, box: TaskBox, protectedPath
 /** `ai-fix run`: the worker's agent on a local checkout, in the same sandbox, its work left on a branch. */
 export async function runLocal(options: RunOptions, env: Env, io: LocalRunIo): Promise<LocalRunResult> {
   const startedAt = Date.now();
-  const client = createModelClient({ apiKey: requireOpenAiKey(env), baseURL: env.openaiBaseUrl, api: env.modelApi });
+  // A few quick retries, each announced: a wrong endpoint should end the run in seconds, saying why.
+  const maxRetries = 2;
+  const endpoint = env.openaiBaseUrl ?? 'the default endpoint';
+  const client = nameEndpointInErrors(
+    createModelClient({
+      apiKey: requireOpenAiKey(env),
+      baseURL: env.openaiBaseUrl,
+      api: env.modelApi,
+      maxRetries,
+      onRetry: ({ attempt, waitMs, reason }) =>
+        io.progress(`model API at ${endpoint}: ${reason.replace(/\.$/, '')}; retrying in ${(waitMs / 1000).toFixed(1)} s (try ${attempt + 1} of ${maxRetries + 1})`),
+    }),
+    env.openaiBaseUrl,
+  );
   const { workspace, repo } = await createLocalWorkspace(options.repo);
   let commit: LocalRunResult['commit'] = null;
   let box: TaskBox | undefined;
@@ -121,6 +135,7 @@ export async function runLocal(options: RunOptions, env: Env, io: LocalRunIo): P
       log: io.log,
       onStep: ({ step, usage, dollars, compactions }) =>
         io.progress(`step ${step}: ${formatNumber(totalTokens(usage))} tokens${dollars === null ? '' : ` · ${formatDollars(dollars)}`}${compactions ? ` · ${compactions} compaction(s)` : ''}`),
+      onPlan: (plan) => io.progress(`plan: ${plan.map(({ step, status }) => `${status === 'completed' ? '✓' : status === 'in_progress' ? '→' : '·'} ${step}`).join('  ')}`),
     });
 
     let testsPassed = outcome.testsPassed;

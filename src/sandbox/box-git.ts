@@ -31,7 +31,7 @@ export function runGitInBox(box: TaskBox, args: string[], options: { signal?: Ab
  * nothing the agent wrote configures it), reading the task's objects through `objects`. Its
  * index starts from `base`, so deletions count.
  */
-function stageScript(repo: string, objects: string[], base: string, fresh: boolean): string {
+export function stageScript(repo: string, objects: string[], base: string, fresh: boolean): string {
   const git = `git --git-dir=${shellQuote(repo)} --work-tree=.`;
   return [
     'set -e',

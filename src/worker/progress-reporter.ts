@@ -18,6 +18,19 @@ const STAGE_EDIT_INTERVAL_MS = 5_000;
 const STEP_EDIT_INTERVAL_MS = 15_000;
 const TERMINAL_STAGES: ReadonlySet<ProgressStage> = new Set(['done', 'failed', 'cancelled']);
 
+/**
+ * Which stages the task got through: moving on to the next stage, or finishing, completes the
+ * current one; failing or being cancelled does not, and records where the task stopped.
+ */
+function stagesAfter(view: ProgressView, change: Partial<ProgressView>): Pick<ProgressView, 'completed' | 'stoppedAt'> {
+  const completed = new Set([...(view.completed ?? []), ...(change.completed ?? [])]);
+  const next = change.stage ?? view.stage;
+  if (next === view.stage || TERMINAL_STAGES.has(view.stage)) return { completed: [...completed] };
+  if (next === 'failed' || next === 'cancelled') return { completed: [...completed], stoppedAt: view.stage };
+  completed.add(view.stage);
+  return { completed: [...completed] };
+}
+
 /** Sees every update, coalesced or not (the task's record for the dashboard). */
 export interface ProgressObserver {
   progress(view: ProgressView): void;
@@ -73,9 +86,12 @@ export class ProgressReporter {
     return this.#view;
   }
 
-  /** Resolves at once, except for a final state: then once it is written. */
+  /**
+   * Resolves at once, except for a final state: then once it is written. `completed` adds to the
+   * stages already completed (e.g. the push, for a task that fails after it).
+   */
   async update(change: Partial<ProgressView>): Promise<void> {
-    this.#view = { ...this.#view, ...change, startedAt: this.#startedAt };
+    this.#view = { ...this.#view, ...change, ...stagesAfter(this.#view, change), startedAt: this.#startedAt };
     this.#version += 1;
     this.#observer?.progress(this.#view);
     if (TERMINAL_STAGES.has(this.#view.stage)) return this.flush();

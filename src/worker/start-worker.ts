@@ -9,7 +9,7 @@ import { runTask } from './run-task.ts';
 import { SHUTDOWN_REASON } from './shutdown.ts';
 import type { TaskDependencies } from './task-dependencies.ts';
 import { taskLogFields } from './task-log-fields.ts';
-import { removeOrphanWorkdirs } from './workdir.ts';
+import { leaseWorkdir, removeOrphanWorkdirs } from './workdir.ts';
 import { reportStalledFailures } from './stall-reporter.ts';
 import { announceWorker } from '../observability/worker-records.ts';
 
@@ -19,6 +19,8 @@ export interface RunningWorker {
 }
 
 export async function startWorker(deps: TaskDependencies): Promise<RunningWorker> {
+  // Held first, so no worker sharing the work dir takes this one's for an orphan.
+  const workdirLease = await leaseWorkdir(deps.workdir);
   await removeOrphanWorkdirs(deps.env.workdir, deps.log);
   // For waking a task that waits for a repository slot.
   const queue: TaskQueue = new Queue(TASK_QUEUE_NAME, { connection: redisOptions(deps.env.redisUrl), prefix: deps.env.queuePrefix });
@@ -87,6 +89,7 @@ export async function startWorker(deps: TaskDependencies): Promise<RunningWorker
       await record.close();
       await stallReporter.close();
       await queue.close();
+      await workdirLease.release();
     },
   };
 }

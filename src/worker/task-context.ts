@@ -9,6 +9,7 @@ import type { CommandResult } from '../sandbox/run-command.ts';
 import type { TaskBox } from '../sandbox/task-box.ts';
 import type { Logger } from '../util/logger.ts';
 import type { Workspace } from '../workspace/prepare-workspace.ts';
+import type { TestRun } from '../workspace/test-outcomes.ts';
 import type { VerifiedChange } from '../workspace/verify-change.ts';
 import type { ProgressReporter } from './progress-reporter.ts';
 import type { TaskDependencies } from './task-dependencies.ts';
@@ -17,6 +18,8 @@ import type { TaskPlan } from './task-plan.ts';
 /** Everything one run of one task holds; it travels through the stages, never in module state. */
 export interface TaskContext {
   jobId: string;
+  /** This run's own folder under the worker's directory (a job that runs twice gets two). */
+  runDir: string;
   request: TaskRequest;
   deps: TaskDependencies;
   log: Logger;
@@ -56,6 +59,8 @@ export interface FinishedWork {
   /** The commit pushed (null: no new commit). */
   sha: string | null;
   notes: string[];
+  /** The worker's own run of the test command on the base, before the agent (null: no test command). */
+  baseTests?: TestRun | null;
 }
 
 /**

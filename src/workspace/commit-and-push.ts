@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cleanForDisplay } from '../util/display-text.ts';
 import { GitError, gitWithRetry } from './git.ts';
-import { authorEnv, hostGit, hostScratch, type Workspace } from './prepare-workspace.ts';
+import { authorEnv, hostGit, hostScratch, isAncestor, type Workspace } from './prepare-workspace.ts';
 
 /**
  * Commits `tree` on the task branch of the host repository, with `parents` (the branch's head
@@ -28,16 +28,6 @@ export class PushRefusedError extends Error {
   override name = 'PushRefusedError';
 }
 
-/** True when `sha` is an ancestor of the task branch (false when this repository does not even have it). */
-async function isAncestorOfBranch(workspace: Workspace, sha: string): Promise<boolean> {
-  try {
-    await hostGit(workspace, ['merge-base', '--is-ancestor', sha, `refs/heads/${workspace.branch}`]);
-    return true;
-  } catch (err) {
-    if (err instanceof GitError) return false;
-    throw err;
-  }
-}
 
 /**
  * Pushes the task branch of the host repository and nothing else: an explicit URL and refspec,
@@ -51,7 +41,7 @@ export async function pushBranch(workspace: Workspace, cloneUrl: string, token: 
   const ref = `refs/heads/${workspace.branch}`;
   const options = { token, signal };
   const remoteSha = (await gitWithRetry([`--git-dir=${workspace.hostGitDir}`, 'ls-remote', cloneUrl, ref], options)).split('\t')[0]?.trim();
-  if (remoteSha && !(await isAncestorOfBranch(workspace, remoteSha))) {
+  if (remoteSha && !(await isAncestor(workspace, remoteSha, `refs/heads/${workspace.branch}`))) {
     throw new PushRefusedError(
       `the branch ${workspace.branch} changed on GitHub while ai-fix worked (it is now at ${remoteSha.slice(0, 7)}); ai-fix does not overwrite commits it did not build on`,
     );

@@ -1,5 +1,5 @@
 import { GitError, gitWithRetry } from './git.ts';
-import { authorEnv, hostGit, type Workspace } from './prepare-workspace.ts';
+import { authorEnv, hostGit, isAncestor, type Workspace } from './prepare-workspace.ts';
 
 export type MergeOutcome =
   | { status: 'up-to-date'; baseSha: string }
@@ -24,12 +24,7 @@ export async function mergeBaseBranch(workspace: Workspace, spec: { cloneUrl: st
   await gitWithRetry([`--git-dir=${workspace.hostGitDir}`, 'fetch', '--quiet', '--no-tags', spec.cloneUrl, `+refs/heads/${spec.base}:${ref}`], { token: spec.token, signal: spec.signal });
   const baseSha = (await hostGit(workspace, ['rev-parse', `${ref}^{commit}`])).trim();
   const branchSha = workspace.baseSha;
-  try {
-    await hostGit(workspace, ['merge-base', '--is-ancestor', baseSha, branchSha]);
-    return { status: 'up-to-date', baseSha };
-  } catch (err) {
-    if (!(err instanceof GitError)) throw err;
-  }
+  if (await isAncestor(workspace, baseSha, branchSha)) return { status: 'up-to-date', baseSha };
   let output: string;
   let status: 'clean' | 'conflicts' = 'clean';
   try {

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { git, gitWithRetry, retryTransient, type GitOptions } from './git.ts';
+import { git, GitError, gitWithRetry, retryTransient, type GitOptions } from './git.ts';
 import { cloneThroughMirror, type MirrorCache } from './mirror-cache.ts';
 
 export interface WorkspaceSpec {
@@ -15,6 +15,11 @@ export interface WorkspaceSpec {
   signal?: AbortSignal;
   /** The worker's per-repository mirrors; without it every preparation clones over the network. */
   mirrors?: MirrorCache;
+  /**
+   * Where an earlier run of the task started (its checkpoint applies there). Used when it is still
+   * where the task would start, or, for a new branch, an older commit of the base branch.
+   */
+  resumeAt?: string;
 }
 
 /** The box's side of a task: what the agent may write. */
@@ -54,6 +59,17 @@ export async function hostScratch(workspace: Pick<Workspace, 'jobDir'>): Promise
 
 export function hostGit(workspace: Pick<Workspace, 'hostGitDir'>, args: string[], options: Omit<GitOptions, 'cwd' | 'gitDir'> = {}): Promise<string> {
   return git([`--git-dir=${workspace.hostGitDir}`, ...args], options);
+}
+
+/** True when `ancestor` is reachable from `descendant` (false too when this repository lacks either). */
+export async function isAncestor(workspace: Pick<Workspace, 'hostGitDir'>, ancestor: string, descendant: string): Promise<boolean> {
+  try {
+    await hostGit(workspace, ['merge-base', '--is-ancestor', ancestor, descendant]);
+    return true;
+  } catch (err) {
+    if (err instanceof GitError) return false;
+    throw err;
+  }
 }
 
 /** Who ai-fix's commits are by, for host git commands that create them. */
@@ -100,7 +116,10 @@ export async function prepareWorkspace(spec: WorkspaceSpec): Promise<Workspace> 
   if (continued) {
     await gitWithRetry([`--git-dir=${hostGitDir}`, 'fetch', '--quiet', '--no-tags', spec.cloneUrl, `+refs/heads/${spec.branch}:refs/heads/${spec.branch}`], auth);
   }
-  const baseSha = (await hostGit(workspace, ['rev-parse', `refs/heads/${continued ? spec.branch : spec.defaultBranch}^{commit}`])).trim();
+  const headSha = (await hostGit(workspace, ['rev-parse', `refs/heads/${continued ? spec.branch : spec.defaultBranch}^{commit}`])).trim();
+  // A branch that moved since is someone's new work: the earlier run's start is not resumed then.
+  const resumable = spec.resumeAt !== undefined && (spec.resumeAt === headSha || (!continued && (await isAncestor(workspace, spec.resumeAt, headSha))));
+  const baseSha = resumable ? spec.resumeAt! : headSha;
   await hostGit(workspace, ['update-ref', `refs/heads/${spec.branch}`, baseSha]);
   await checkoutForBox({ hostGitDir, box, branch: spec.branch, startSha: baseSha, cloneUrl: spec.cloneUrl, committer: spec.committer, signal: spec.signal });
   return { jobDir: spec.jobDir, hostGitDir, objects: path.join(hostGitDir, 'objects'), box, branch: spec.branch, baseSha, continued, committer: spec.committer };

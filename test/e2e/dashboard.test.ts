@@ -223,7 +223,7 @@ describe('operators: dashboard, metrics, CLI and logs', () => {
     // The worker says how it isolates the agent and which toolchains its sandbox found.
     expect(status).toMatch(/Workers \(sandbox/);
     expect(status).toMatch(/ (bwrap|none) +\S.* node \d+\.\d+/);
-    expect(status).toMatch(new RegExp(`acme/${repo.name}#${issueNumber} +solve +working +2 of 60 +\\d+s +solve-`));
+    expect(status).toMatch(new RegExp(`acme/${repo.name}#${issueNumber} +solve +working +2 of 200 +\\d+s +solve-`));
     const { stdout: help } = await cli(['status', '--help']);
     expect(help).toContain('Usage: ai-fix status');
   }, 60_000);

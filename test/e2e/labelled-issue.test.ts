@@ -47,10 +47,16 @@ describe('a labelled issue becomes a tested pull request', () => {
     expect(pr.draft).toBe(false);
     expect(pr.body).toContain(`Fixes #${issueNumber}`);
     expect(pr.body).toContain('`npm test`: ✅ passed');
+    // The worker's own runs, not the model's word: failing on the base, passing on the branch.
+    expect(pr.body).toContain('## Verification');
+    expect(pr.body).toContain('`npm test` failed (exit 1) on the base, passed (exit 0) on this branch.');
     // The fixture has no CI: the PR must not suggest that anything else checked it.
     expect(pr.body).toContain('**No CI is configured** for this repository');
     expect(pr.body).toMatch(/\*\*\$0\.\d{3}\*\* · \d[\d,]* tokens/);
     expect(finalComment.body).toContain(`/pull/${pr.number}`);
+    expect(finalComment.body).toContain('- [x] Tests run — `npm test` passed');
+    expect(finalComment.body).toContain('- [x] Branch pushed');
+    expect(finalComment.body).not.toContain('[!WARNING]');
     expect(h.github.issueComments('acme', repo.name, issueNumber).filter((c) => c.body.includes(PROGRESS_MARKER))).toHaveLength(1);
     expect(h.github.issueReactions('acme', repo.name, issueNumber)).toContain('eyes');
 
@@ -58,8 +64,10 @@ describe('a labelled issue becomes a tested pull request', () => {
     const checkout = await fs.mkdtemp(path.join(os.tmpdir(), 'ai-fix-e2e-check-'));
     await h.github.cloneWithToken('acme', repo.name, checkout, pr.head);
     expect(execFileSync('npm', ['test', '--silent'], { cwd: checkout, encoding: 'utf8' })).toContain('all tests passed');
-    const log = execFileSync('git', ['log', '-1', '--format=%an%n%s'], { cwd: checkout, encoding: 'utf8' });
-    expect(log).toContain('ai-fix[bot]');
+    const log = execFileSync('git', ['log', '-1', '--format=%an <%ae>%n%s'], { cwd: checkout, encoding: 'utf8' });
+    // GitHub links a bot's commits by its user id, on the host name without a port.
+    const bot = h.github.botLogin;
+    expect(log.split('\n')[0]).toBe(`${bot} <${h.github.userId(bot)}+${bot}@users.noreply.${new URL(h.github.url).hostname}>`);
     expect(log).toContain(`#${issueNumber}`);
     await fs.rm(checkout, { recursive: true, force: true });
 
@@ -171,10 +179,67 @@ describe('a labelled issue becomes a tested pull request', () => {
     }, 90_000);
 
     expect(comment.body).toContain('step limit reached (4 steps)');
+    // The checklist says what happened: the tests ran (and failed), the work was pushed as a draft.
+    expect(comment.body).toContain('- [x] Agent working');
+    expect(comment.body).toContain('- [x] Tests run — `npm test` failed');
+    expect(comment.body).toContain('- [x] Branch pushed');
+    expect(comment.body).toContain('- [x] Pull request holds the work so far');
     expect(comment.body).toMatch(/ · \$0\.\d{3}/);
     const [pr] = h.github.pulls('acme', repo.name);
     expect(pr?.draft).toBe(true);
     expect(pr?.body).toContain('❌ failed');
     expect(comment.body).toContain(`/pull/${pr?.number}`);
+  }, 120_000);
+
+  it('a repository without tests gets a draft PR that says nothing verified it, and a cut issue is named', async () => {
+    const repo = await h.newRepo('calculator-untested', { 'calc.js': buggyCalculator['calc.js']!, 'README.md': '# calculator\n' });
+    const issueNumber = h.github.createIssue('acme', repo.name, { title: addBugIssue.title, body: `${addBugIssue.body}\n\n${'log line\n'.repeat(7_500)}`, user: 'maintainer' });
+    h.model.script([
+      { toolCalls: [{ name: 'read_file', arguments: { path: 'calc.js', start_line: null, end_line: null } }] },
+      { toolCalls: [{ name: 'edit_file', arguments: { path: 'calc.js', old_string: 'return a - b;', new_string: 'return a + b;' } }] },
+      { toolCalls: [{ name: 'finish', arguments: { summary: 'Fixed `add` in `calc.js`.' } }] },
+    ]);
+
+    await h.label(app, repo, issueNumber);
+    const comment = await waitFor('the final progress comment', () => {
+      const c = h.progressComment(repo, issueNumber);
+      return c?.body.includes('finished') ? c : undefined;
+    }, 90_000);
+
+    const [pr] = h.github.pulls('acme', repo.name);
+    expect(pr?.draft).toBe(true);
+    const [first, second] = pr?.body.split('\n') ?? [];
+    expect(first).toBe('> [!WARNING]');
+    expect(second).toContain('No test command ran, so nothing verified this change. Set `test:`');
+    expect(comment.body).toContain('No test command ran, so nothing verified this change.');
+    expect(comment.body).toContain('- [ ] Tests run — no test command');
+    expect(comment.body).toContain('- [x] Branch pushed');
+    // The 60,000-character description was cut for the model, which was told, and so were the people.
+    const cut = /The issue's description is 6\d,\d{3} characters long: the agent saw only the first 30,000/;
+    expect(comment.body).toMatch(cut);
+    expect(pr?.body).toMatch(cut);
+    const prompts = h.model.requests.map((r) => JSON.stringify(r.body)).filter((body) => body.includes(`acme/${repo.name}`));
+    expect(prompts[0]).toMatch(/cut here: this text is 6\d,\d{3} characters long; only the first 30,000 are shown/);
+  }, 120_000);
+
+  it('a pull request GitHub would not open leaves a comment pointing to the pushed branch and how to open it', async () => {
+    const repo = await h.newRepo('calculator-no-pull');
+    const issueNumber = h.newIssue(repo);
+    h.model.script(fixingCalculatorTurns());
+    h.github.failNext('POST', new RegExp(`/repos/acme/${repo.name}/pulls$`), 422);
+
+    await h.label(app, repo, issueNumber);
+    const comment = await waitFor('the failure comment', () => {
+      const c = h.progressComment(repo, issueNumber);
+      return c?.body.includes('could not finish') ? c : undefined;
+    }, 90_000);
+
+    const branch = `ai-fix/issue-${issueNumber}`;
+    expect(await h.github.branchSha('acme', repo.name, branch)).toMatch(/^[0-9a-f]{40}$/);
+    expect(h.github.pulls('acme', repo.name)).toHaveLength(0);
+    expect(comment.body).toContain(`the branch [\`${branch}\`](${h.github.url}/acme/${repo.name}/tree/${branch}) holds the work, but GitHub did not open the pull request: GitHub answered HTTP 422`);
+    expect(comment.body).toContain(`Open it by hand from [this comparison](${h.github.url}/acme/${repo.name}/compare/main...${branch}?expand=1), or add the \`ai-fix\` label again to retry`);
+    expect(comment.body).toContain('- [x] Branch pushed');
+    expect(comment.body).toContain('- [ ] Pull request ready');
   }, 120_000);
 });

@@ -132,7 +132,7 @@ describe('reliability: cancellation, crashes, restarts, flaky services', () => {
     await Promise.all([server.stop(), rescuer.stop()]);
   }, 150_000);
 
-  it('SIGTERM: a task still running after the grace period is handed back with its work pushed, and finished by another worker', async () => {
+  it('SIGTERM: a task still running after the grace period is handed back with its checkpoint, and finished by another worker', async () => {
     const server = await h.start('serve');
     const leaving = await h.start('worker', { AI_FIX_SHUTDOWN_GRACE_SECONDS: '1' });
     const repo = await h.newRepo('graceful-worker');
@@ -145,16 +145,17 @@ describe('reliability: cancellation, crashes, restarts, flaky services', () => {
     const code = await leaving.stop('SIGTERM');
     const trouble = /unhandled promise rejection|"level":50/.test(leaving.output());
     expect({ code, trouble, output: code === 0 && !trouble ? '' : leaving.output() }).toEqual({ code: 0, trouble: false, output: '' });
-    const branchAfterShutdown = await h.github.branchSha('acme', repo.name, `ai-fix/issue-${issueNumber}`);
-    expect(branchAfterShutdown).not.toBeNull();
+    const before = h.model.requests.filter((r) => isFor(r, repo)).length;
 
     const successor = await h.start('worker');
     const pr = await waitFor('the pull request', () => h.github.pulls('acme', repo.name)[0], 90_000);
     await finalState(repo, issueNumber, 'finished');
+    // The successor went on from the conversation and the tree the first worker left (its fix included).
+    const resumed = h.model.requests.filter((r) => isFor(r, repo)).slice(before);
+    expect(JSON.stringify(resumed[0]?.body.input)).toContain('resumes from a checkpoint');
+    expect(stepOf(resumed[0]!)).toBe(3);
     const checkout = await fs.mkdtemp(path.join(os.tmpdir(), 'ai-fix-graceful-'));
     await h.github.cloneWithToken('acme', repo.name, checkout, pr.head);
-    const subjects = execFileSync('git', ['log', '--format=%s'], { cwd: checkout, encoding: 'utf8' });
-    expect(subjects).toContain('WIP: ai-fix work in progress');
     expect(execFileSync('npm', ['test', '--silent'], { cwd: checkout, encoding: 'utf8' })).toContain('all tests passed');
     await fs.rm(checkout, { recursive: true, force: true });
     expect(h.github.pulls('acme', repo.name)).toHaveLength(1);

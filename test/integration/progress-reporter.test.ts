@@ -103,4 +103,38 @@ describe('the progress reporter', () => {
     await waitFor('the edit', () => comments()[0]?.body.includes('step 3 of 60'), 20_000);
     expect(commentWrites()).toBe(1);
   }, 30_000);
+
+  it('ticks the stages the task got through, also when it fails after the push', async () => {
+    const { progress, comments } = reporter();
+    void progress.update({ stage: 'preparing' });
+    void progress.update({ stage: 'working', step: 0, maxSteps: 4, tests: { command: 'npm test' } });
+    void progress.update({ stage: 'testing' });
+    void progress.update({ stage: 'pushing', tests: { command: 'npm test', passed: false } });
+    await progress.update({ stage: 'failed', reason: 'step limit reached (4 steps)', completed: ['pushing'], pullRequestUrl: 'https://example.test/acme/progress/pull/9' });
+    const checklist = comments()[0]?.body.split('\n').filter((line) => line.startsWith('- ['));
+    expect(checklist).toEqual([
+      '- [x] Queued',
+      '- [x] Workspace prepared',
+      '- [x] Agent working — step 0 of 4',
+      '- [x] Tests run — `npm test` failed',
+      '- [x] Branch pushed',
+      '- [x] Pull request holds the work so far',
+    ]);
+  });
+
+  it('marks where a cancelled task stopped, and leaves what did not happen unticked', async () => {
+    const { progress, comments } = reporter();
+    void progress.update({ stage: 'preparing' });
+    void progress.update({ stage: 'working', step: 2, maxSteps: 60 });
+    await progress.update({ stage: 'cancelled', reason: 'the label was removed' });
+    const checklist = comments()[0]?.body.split('\n').filter((line) => line.startsWith('- ['));
+    expect(checklist).toEqual([
+      '- [x] Queued',
+      '- [x] Workspace prepared',
+      '- [ ] **Agent working — step 2 of 60** ← stopped here',
+      '- [ ] Tests run',
+      '- [ ] Branch pushed',
+      '- [ ] Pull request ready',
+    ]);
+  });
 });

@@ -44,7 +44,7 @@ describe('what the model reads is redacted', () => {
         signal: new AbortController().signal,
         protectedPaths: [],
       },
-      limits: { steps: 5, deadline: Date.now() + 60_000, tokens: 1_000_000, dollars: 100, repeatedFailures: 3, stepsWithoutEdit: 40 },
+      limits: { steps: 5, deadline: Date.now() + 60_000, tokens: 1_000_000, dollars: 100, repeatedFailures: 3, repeatedCalls: 5, stepsWithoutEdit: 150 },
       secrets: new Set([secret]),
       log: createLogger({ level: 'silent' }),
     });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,12 +33,28 @@ process.once('exit', () => {
   for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
+export interface StartOptions {
+  /**
+   * The working directory, where the process reads `.env`. By default the system's temporary
+   * directory, so a developer's own `.env` in the checkout does not reach the tests.
+   */
+  cwd?: string;
+  /**
+   * The PORT that `cwd`'s `.env` sets: the process then gets nothing but PATH, HOME and `env`,
+   * as a user's shell would pass.
+   */
+  dotEnvPort?: number;
+  /** What answers once the server is up (default /healthz; Probot's registration page has only /ping). */
+  readyPath?: string;
+}
+
 /** Starts `ai-fix <command>` the way a user does (`node bin/ai-fix.js`), and waits for /healthz. */
-export async function startAppProcess(command: string, env: Record<string, string>): Promise<AppProcess> {
-  const port = env.PORT ? Number(env.PORT) : await freePort();
+export async function startAppProcess(command: string, env: Record<string, string>, options: StartOptions = {}): Promise<AppProcess> {
+  const port = options.dotEnvPort ?? (env.PORT ? Number(env.PORT) : await freePort());
+  const user = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/ai-fix.js'), command], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', ...env, PORT: String(port) },
+    cwd: options.cwd ?? os.tmpdir(),
+    env: options.dotEnvPort === undefined ? { ...user, HOST: '127.0.0.1', ...env, PORT: String(port) } : { ...user, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.add(child);
@@ -50,7 +67,7 @@ export async function startAppProcess(command: string, env: Record<string, strin
   // Ready means: the HTTP server answers, or (worker only) the worker says it started.
   const isReady = command === 'worker'
     ? async () => output.includes('worker started')
-    : () => fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    : () => fetch(`${url}${options.readyPath ?? '/healthz'}`).then((r) => r.ok, () => false);
   {
     // A ceiling for a start that hangs, not a speed check: a loaded CI machine starts slowly.
     const deadline = Date.now() + 60_000;

@@ -290,6 +290,8 @@ export interface GitHubSim {
   installationId: number;
   /** `${appSlug}[bot]`, the author of everything written with an installation token. */
   botLogin: string;
+  /** The user id GitHub shows for `login` (the bot's is in its commits' noreply address). */
+  userId(login: string): number;
   createRepo(init: {
     owner: string;
     name: string;
@@ -2475,6 +2477,10 @@ class Sim implements GitHubSim {
 
   // ---- JSON shapes ----
 
+  userId(login: string): number {
+    return Number(this.userJson(login, 'User').id);
+  }
+
   private userJson(login: string, type: 'User' | 'Bot' | 'Organization'): Record<string, unknown> {
     const key = login.toLowerCase();
     let id = this.userIds.get(key);
@@ -3808,6 +3814,10 @@ class Sim implements GitHubSim {
     return [
       // -- app (JWT) --
       route('GET', '^/app$', () => ({ status: 200, json: this.appJson() }), 'jwt'),
+      route('GET', '^/app/installations$', (ctx) => {
+        const { items, headers } = this.paginate(ctx, [...this.installations]);
+        return { status: 200, json: items.map((id) => this.installationJson(id)), headers };
+      }, 'jwt'),
       route(
         'GET',
         '^/app/installations/(\\d+)$',
@@ -3889,6 +3899,13 @@ class Sim implements GitHubSim {
           json: { total_count: all.length, repository_selection: 'all', repositories: items.map((s) => this.repoJson(s)) },
           headers,
         };
+      }),
+
+      // -- users: the app's bot, and anyone the simulator has shown --
+      route('GET', `^/users/${SEG}$`, (_ctx, [login = '']) => {
+        const bot = login.toLowerCase() === this.botLogin.toLowerCase();
+        if (!bot && !this.userIds.has(login.toLowerCase())) throw new ApiError(404);
+        return { status: 200, json: this.userJson(bot ? this.botLogin : login, bot ? 'Bot' : 'User') };
       }),
 
       // -- orgs --
@@ -3975,6 +3992,17 @@ class Sim implements GitHubSim {
       ),
 
       // -- issues --
+      route('GET', `${REPO}/issues$`, (ctx, [owner = '', name = '']) => {
+        const state = this.repoOr404(owner, name);
+        const want = ctx.query.state ?? 'open';
+        // Like GitHub: pull requests are issues too, and `labels` names labels all of which an issue carries.
+        const labels = (ctx.query.labels ?? '').split(',').map((l) => l.trim().toLowerCase()).filter(Boolean);
+        const list = [...state.issues.values()]
+          .filter((i) => (want === 'all' || i.state === want) && labels.every((l) => i.labels.some((have) => have.toLowerCase() === l)))
+          .sort((a, b) => b.number - a.number);
+        const { items, headers } = this.paginate(ctx, list);
+        return { status: 200, json: items.map((i) => this.issueJson(state, i)), headers };
+      }),
       route('GET', `${REPO}/issues/(\\d+)$`, (_ctx, [owner = '', name = '', n = '']) => {
         const state = this.repoOr404(owner, name);
         return { status: 200, json: this.issueJson(state, this.issueOr404(state, n)) };

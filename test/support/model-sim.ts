@@ -46,7 +46,11 @@ export interface DelayedTurn {
   delayMs: number;
   then: ScriptedTurn;
 }
-export type ScriptedTurn = ToolCallsTurn | TextTurn | ErrorTurn | DelayedTurn;
+/** A 200 whose body breaks off halfway (the connection drops mid-response). */
+export interface CutTurn {
+  cut: true;
+}
+export type ScriptedTurn = ToolCallsTurn | TextTurn | ErrorTurn | DelayedTurn | CutTurn;
 
 export interface RecordedModelRequest {
   endpoint: 'responses' | 'chat' | 'compact';
@@ -604,6 +608,14 @@ export async function startModelSim(options: ModelSimOptions = {}): Promise<Mode
     if ('error' in turn) {
       if (!(await wait(delayMs, res))) return;
       sendError(res, record, turn.error);
+      return;
+    }
+    if ('cut' in turn) {
+      if (!(await wait(delayMs, res))) return;
+      const text = JSON.stringify({ id: id('resp_'), object: 'response', status: 'completed', output: [{ type: 'message', content: [{ type: 'output_text', text: 'x'.repeat(2000) }] }] });
+      record.status = 200;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.write(text.slice(0, text.length / 2), () => res.destroy());
       return;
     }
 

@@ -8,12 +8,12 @@ import { freePort } from './app-process.ts';
 /**
  * A Redis of the test's own, for outage tests that must not disturb the shared one. It keeps an
  * append-only file (synced on every write), as production Redis should, so a restart keeps the
- * queue.
+ * queue; `start({ empty: true })` restarts it without its data, as Redis without persistence does.
  */
 export interface PrivateRedis {
   url: string;
   kill(): Promise<void>;
-  start(): Promise<void>;
+  start(options?: { empty?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,7 +37,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   let child: ChildProcess | undefined;
   const redis: PrivateRedis = {
     url: `redis://127.0.0.1:${port}`,
-    async start() {
+    async start(options = {}) {
+      if (options.empty) {
+        await fs.rm(dir, { recursive: true, force: true });
+        await fs.mkdir(dir);
+      }
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
       const deadline = Date.now() + 10_000;
       while (!(await answers(port))) {

@@ -59,6 +59,8 @@ export interface LongSessionOptions {
   files: string[];
   /** Lines per read_file call. */
   readLines?: number;
+  /** Steps already taken (a session resumed from a checkpoint after that step). */
+  firstStep?: number;
 }
 
 /**
@@ -68,7 +70,7 @@ export interface LongSessionOptions {
  */
 export function longSessionScript(options: LongSessionOptions): ScriptFn {
   const readLines = options.readLines ?? 120;
-  let step = 0;
+  let step = options.firstStep ?? 0;
   return (request) => {
     if (isHandoffRequest(request)) {
       return { text: `Hand-off note after step ${step}: the bug is in calc.js (add subtracts). Large modules read so far are unrelated. Next: fix add, run the tests, finish.` };
@@ -150,4 +152,24 @@ export function fixThenResolveScript(file: string, resolved: string): ScriptFn {
     { toolCalls: [{ name: 'finish', arguments: { summary: `Kept both sides in \`${file}\`: the fix and what the base branch added.` } }] },
   ];
   return (request, index) => (isConflictResolution(request) ? resolve[stepOf(request)] ?? { text: 'Done.' } : fix(request, index));
+}
+
+/** Files for a long look around: `count` small modules the fix does not need. */
+export function manyModules(count: number): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`lib/part-${String(i).padStart(2, '0')}.js`, `// Part ${i} of the library.\nexports.part${i} = () => ${i};\n`]));
+}
+
+/** A model that reads every one of `files` (one per step) before it fixes the calculator. */
+export function exploreThenFixScript(files: string[]): ScriptFn {
+  const fix = fixingCalculatorTurns();
+  return (request) => {
+    const step = stepOf(request);
+    if (step < files.length) return { toolCalls: [{ name: 'read_file', arguments: { path: files[step], start_line: null, end_line: null } }] };
+    return fix[step - files.length] ?? { text: 'Done.' };
+  };
+}
+
+/** A model stuck in a loop: the same shell command, `count` times. */
+export function loopingTurns(command: string, count: number): ScriptedTurn[] {
+  return Array.from({ length: count }, (): ScriptedTurn => ({ toolCalls: [{ name: 'run_shell', arguments: { command, timeout_seconds: null } }] }));
 }

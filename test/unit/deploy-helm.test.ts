@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -48,6 +49,8 @@ const SECRETS = {
   redisUrl: 'redis://redis:6379',
 };
 
+const PROVABLE_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+
 const deploymentSpec = (manifest: Manifest) => manifest.spec as DeploymentSpec;
 const podOf = (manifests: Manifest[], component: 'server' | 'worker') => deploymentSpec(find(manifests, 'Deployment', `-${component}`)).template.spec;
 function containerOf(manifests: Manifest[], component: 'server' | 'worker'): Container {
@@ -69,6 +72,8 @@ function containerEnv(manifests: Manifest[], container: Container, secrets: Reco
     const key = entry.valueFrom?.secretKeyRef?.key;
     env[entry.name] = entry.value ?? (key !== undefined ? (secrets[key] ?? `<missing ${key}>`) : '');
   }
+  // The fixtures hold a placeholder key that signs nothing, and the app proves its key at start.
+  if (env.PRIVATE_KEY === SECRETS.privateKey) env.PRIVATE_KEY = PROVABLE_KEY;
   return env;
 }
 

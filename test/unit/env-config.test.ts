@@ -1,6 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { loadEnv, needsAppRegistration, requireAppCredentials } from '../../src/config/env.ts';
+import { loadEnv, needsAppRegistration, requireAppCredentials, requireOpenAiKey } from '../../src/config/env.ts';
 import { ConfigError } from '../../src/util/errors.ts';
 
 const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
@@ -80,6 +83,49 @@ describe('environment configuration', () => {
   it('accepts a private key with escaped newlines, as single-line env files hold it', () => {
     const env = loadEnv({ APP_ID: '1', PRIVATE_KEY: pem.replace(/\n/g, '\\n'), WEBHOOK_SECRET: 's' });
     expect(env.privateKey).toContain('\n');
+  });
+});
+
+describe('the app key and the other settings start-up needs', () => {
+  const lines = pem.trimEnd().split('\n');
+  // A copy and paste that lost lines: the key no longer decodes.
+  const truncated = [...lines.slice(0, 5), ...lines.slice(9)].join('\n');
+  // One character changed in the modulus: the key decodes, but signs nothing GitHub could verify.
+  const flipped = lines.map((line, i) => (i === 2 ? `${line.slice(0, 30)}${line[30] === 'A' ? 'B' : 'A'}${line.slice(31)}` : line)).join('\n');
+
+  it('proves the private key at start: a corrupt one is one line naming the variable and the fix', () => {
+    for (const key of [truncated, flipped]) {
+      const message = errorOf({ APP_ID: '1', PRIVATE_KEY: key, WEBHOOK_SECRET: 's' });
+      expect(message).toMatch(/^PRIVATE_KEY: the private key is corrupt .*download a new private key from the GitHub App's settings/);
+      expect(message).not.toContain('\n');
+    }
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(errorOf({ PRIVATE_KEY: ec })).toMatch(/^PRIVATE_KEY: a ec key, but GitHub Apps sign with RSA keys/);
+  });
+
+  it('names PRIVATE_KEY_PATH when the key came from that file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ai-fix-key-'));
+    try {
+      const file = path.join(dir, 'app.pem');
+      fs.writeFileSync(file, truncated);
+      expect(errorOf({ PRIVATE_KEY_PATH: file })).toMatch(/^PRIVATE_KEY_PATH: the private key is corrupt .*set PRIVATE_KEY_PATH to the \.pem file$/);
+      fs.writeFileSync(file, pem);
+      expect(loadEnv({ PRIVATE_KEY_PATH: file }).privateKey).toBe(pem);
+      expect(errorOf({ PRIVATE_KEY_PATH: path.join(dir, 'missing.pem') })).toMatch(/^PRIVATE_KEY_PATH: .*does not exist/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says how to fix a missing credential or model key', () => {
+    expect(() => requireAppCredentials(loadEnv({ PRIVATE_KEY: pem, WEBHOOK_SECRET: 's' }))).toThrow(/^APP_ID: required; set it to the App ID/);
+    expect(() => requireOpenAiKey(loadEnv({}))).toThrow(/^OPENAI_API_KEY: required by the worker; add it to \.env/);
+  });
+
+  it('reads the webhook proxy channel, and refuses one that is not an http(s) URL', () => {
+    expect(loadEnv({ WEBHOOK_PROXY_URL: 'https://proxy.example/channel' }).webhookProxyUrl).toBe('https://proxy.example/channel');
+    expect(loadEnv({}).webhookProxyUrl).toBeUndefined();
+    expect(errorOf({ WEBHOOK_PROXY_URL: 'proxy.example/channel' })).toMatch(/^WEBHOOK_PROXY_URL: /);
   });
 });
 

@@ -60,4 +60,23 @@ describe('pull request body', () => {
     expect(body).toContain("CI (GitHub Actions workflows): ai-fix watches this pull request's checks and, when one fails, reads the failure and pushes a fix (up to 3 attempts).");
     expect(body).not.toContain('No CI');
   });
+
+  it('opens with a warning when no test command ran: nothing verified the change, and how to configure one', () => {
+    const body = renderPullRequestBody({ ...report, testCommand: null, testsPassed: null, ci: { presence: { configured: false }, base: 'main', maxAttempts: 3 } });
+    const [first, second] = body.split('\n');
+    expect(first).toBe('> [!WARNING]');
+    expect(second).toContain('No test command ran, so nothing verified this change.');
+    expect(second).toContain('`test:` (or `tests:` for a sub-folder) in `.github/ai-fix.yml`, and `setup:`');
+    expect(second).toContain('opened as a draft');
+    expect(body).toContain('**No CI is configured** for this repository (no workflow or CI files, and no checks or statuses on `main`): nothing but its reviewers will check this change.');
+  });
+
+  it('has no such warning when the tests ran and passed', () => {
+    expect(renderPullRequestBody(report)).not.toContain('[!WARNING]');
+  });
+
+  it('says when the issue was cut for the agent', () => {
+    const body = renderPullRequestBody({ ...report, notes: ["The issue's description is 60,000 characters long: the agent saw only the first 30,000 (the rest was cut, and the agent was told so)."] });
+    expect(body).toContain("> [!NOTE]\n> The issue's description is 60,000 characters long");
+  });
 });

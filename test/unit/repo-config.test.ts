@@ -54,7 +54,7 @@ describe('task limits', () => {
   it('takes the repository limits, lowered to the operator caps', () => {
     const parsed = parseRepoConfig({ limits: { steps: 200, dollars: 20, repeated_failures: 4 } });
     if (!parsed.ok) throw new Error(parsed.error);
-    expect(taskLimits(parsed.config.limits, {})).toMatchObject({ steps: 200, dollars: 20, repeatedFailures: 4, stepsWithoutEdit: 40 });
+    expect(taskLimits(parsed.config.limits, {})).toMatchObject({ steps: 200, dollars: 20, repeatedFailures: 4, repeatedCalls: 5, stepsWithoutEdit: 150 });
     expect(taskLimits(parsed.config.limits, { steps: 100, dollars: 50, minutes: 10 })).toMatchObject({ steps: 100, dollars: 20, minutes: 10 });
     expect(defaultRepoConfig().limits.dollars).toBe(5);
   });

@@ -7,6 +7,7 @@ import { runShellTool } from './run-shell.ts';
 import { runTestsTool } from './run-tests.ts';
 import { searchTool } from './search.ts';
 import type { AgentTool } from './tool.ts';
+import { updatePlanTool } from './update-plan.ts';
 import { writeFileTool } from './write-file.ts';
 
 // A fixed order: the tool schemas are part of the cached prompt prefix.
@@ -19,5 +20,6 @@ export const defaultTools: readonly AgentTool[] = [
   writeFileTool,
   runShellTool,
   runTestsTool,
+  updatePlanTool,
   finishTool,
 ];

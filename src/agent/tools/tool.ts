@@ -1,5 +1,6 @@
 import type { CommandResult } from '../../sandbox/run-command.ts';
 import type { FileViews } from './file-views.ts';
+import type { PlanStep } from './update-plan.ts';
 
 /** The workspace as the pipeline hands it to the agent. */
 export interface WorkspaceAccess {
@@ -36,6 +37,8 @@ export interface ToolResult {
   testsPassed?: boolean;
   /** The model declared the task finished with this summary. */
   finished?: { summary: string };
+  /** The model's plan, as it now stands. */
+  plan?: PlanStep[];
 }
 
 export interface AgentTool {

@@ -6,6 +6,7 @@ import { filesWithConflictMarkers, mergeBaseBranch, mergeChanged } from '../../w
 import { checkoutForBox } from '../../workspace/prepare-workspace.ts';
 import type { TaskKind } from '../task-context.ts';
 import type { TaskPlan } from '../task-plan.ts';
+import { announceTask } from './announce-task.ts';
 import { commitMessage } from './commit-message.ts';
 
 type RebasePlan = Extract<TaskPlan, { kind: 'rebase' }>;
@@ -35,6 +36,7 @@ export const rebaseKind: TaskKind<RebasePlan> = {
     if (!merge) throw new Error('the rebase task started without its merge');
     // The automatic kind acts on conflicts only; a clean merge stays local and unpushed.
     if (plan.ifConflicting && merge.status !== 'conflicts') return { result: { outcome: 'skipped', reason: `the branch merges ${plan.base} cleanly` } };
+    await announceTask(task);
     if (merge.status === 'up-to-date') {
       await progress.update({ stage: 'done', pullRequestUrl: plan.pullUrl, details: `The branch already contains the latest \`${plan.base}\`; there was nothing to merge.` });
       return { result: { outcome: 'pr-updated', pullRequestUrl: plan.pullUrl } };
@@ -55,7 +57,7 @@ export const rebaseKind: TaskKind<RebasePlan> = {
       if (verdict.exitCode !== 0) return { followUp: mergeFollowUp({ pullNumber: plan.pullNumber, base: plan.base, conflicts: [], testOutput: verdict.output }) };
       testOutput = verdict.output;
     }
-    await progress.update({ stage: 'pushing' });
+    await progress.update({ stage: 'pushing', ...(task.testCommand ? { tests: { command: task.testCommand, passed: true } } : {}) });
     await pushBranch(task.workspace, task.repoData.clone_url, await task.token(), task.signal);
     const verified = task.testCommand ? `\`${task.testCommand}\` passes` : 'no test command is configured, so nothing was run';
     await progress.update({
@@ -77,14 +79,16 @@ export const rebaseKind: TaskKind<RebasePlan> = {
     }
     return { sha: await commitTree(task.workspace, change.tree, commitMessage(task, mergeMessage(plan, task.workspace.branch), outcome), [merge.branchSha, merge.baseSha]) };
   },
-  async finish(task, plan, { outcome, sha, passing, notes }) {
+  async finish(task, plan, { outcome, sha, passing, testsPassed, notes }) {
     const merge = plan.merged;
-    const verdict = passing ? 'the tests pass' : `the local tests still fail (${outcome.reason ?? 'unknown'}); pushed anyway so CI and reviewers can tell`;
+    const verdict = passing ? (testsPassed ? 'the tests pass' : 'no test command ran, so nothing verified it') : `the local tests still fail (${outcome.reason ?? 'unknown'}); pushed anyway so CI and reviewers can tell`;
     const what = merge?.status === 'conflicts' ? `resolved conflicts in ${files(merge.conflicts)}` : 'fixed what the merge broke';
     await task.progress.update({
       stage: passing ? 'done' : 'failed',
       reason: passing ? undefined : verdict,
       pullRequestUrl: plan.pullUrl,
+      tests: { command: task.testCommand, passed: testsPassed ?? undefined },
+      completed: ['pushing'],
       details: [`Merged the latest \`${plan.base}\` into the branch and ${what} (${sha ? sha.slice(0, 7) : 'no new commit'}); ${verdict}.`, outcome.summary ?? '', ...notes].join('\n\n'),
       tokens: totalTokens(outcome.usage),
       dollars: outcome.dollars ?? undefined,

@@ -4,6 +4,7 @@ import { updatePullRequestState } from '../../queue/pull-request-state.ts';
 import { commitTree } from '../../workspace/commit-and-push.ts';
 import type { TaskKind } from '../task-context.ts';
 import type { TaskPlan } from '../task-plan.ts';
+import { announceTask } from './announce-task.ts';
 import { commitMessage } from './commit-message.ts';
 
 /**
@@ -12,11 +13,14 @@ import { commitMessage } from './commit-message.ts';
  */
 export const reviseKind: TaskKind<Extract<TaskPlan, { kind: 'revise' }>> = {
   savesWorkInProgress: true,
-  start: async (_task, plan) => ({ followUp: plan.followUp }),
+  async start(task, plan) {
+    await announceTask(task);
+    return { followUp: plan.followUp };
+  },
   async commit(task, plan, change, outcome) {
     return { sha: await commitTree(task.workspace, change.tree, commitMessage(task, `Address review on #${plan.pullNumber}: ${task.issue.title}`, outcome)) };
   },
-  async finish(task, plan, { outcome, sha, passing, notes }) {
+  async finish(task, plan, { outcome, sha, passing, testsPassed, notes }) {
     const { request } = task;
     const summary = outcome.summary ?? outcome.reason ?? 'the agent stopped without a summary';
     await answerReviewers(task.octokit, {
@@ -29,15 +33,15 @@ export const reviseKind: TaskKind<Extract<TaskPlan, { kind: 'revise' }>> = {
       reviewers: plan.feedback.reviewers,
     });
     await updatePullRequestState(task.deps.redis, task.deps.env.queuePrefix, request.repo.id, request.issueNumber, { set: { feedbackSince: plan.answeredUpTo } });
-    const verdict = passing ? 'the tests pass' : `the tests do not pass yet (${outcome.reason ?? 'still failing'})`;
+    const verdict = !passing ? `the tests do not pass yet (${outcome.reason ?? 'still failing'})` : testsPassed ? 'the tests pass' : 'no test command ran, so nothing verified it';
     const details = [`${sha ? `Revision pushed as ${sha.slice(0, 7)}` : 'No new commit'}; ${verdict}.`, summary, ...notes].join('\n\n');
-    const usage = { tokens: totalTokens(outcome.usage), dollars: outcome.dollars ?? undefined };
+    const usage = { tokens: totalTokens(outcome.usage), dollars: outcome.dollars ?? undefined, tests: { command: task.testCommand, passed: testsPassed ?? undefined } };
     task.log.info({ sha, passing, threads: plan.feedback.items.length }, 'revision finished');
     if (passing) {
       await task.progress.update({ stage: 'done', pullRequestUrl: plan.pullUrl, details, ...usage });
       return { outcome: 'pr-updated', pullRequestUrl: plan.pullUrl };
     }
-    await task.progress.update({ stage: 'failed', reason: verdict, pullRequestUrl: plan.pullUrl, details, ...usage });
+    await task.progress.update({ stage: 'failed', reason: verdict, pullRequestUrl: plan.pullUrl, details, completed: ['pushing'], ...usage });
     return { outcome: 'failed', reason: verdict, pullRequestUrl: plan.pullUrl };
   },
 };

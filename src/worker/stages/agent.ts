@@ -9,6 +9,8 @@ import { fanOut, type TranscriptSink } from '../../agent/transcript-tap.ts';
 import { taskLimits } from '../../config/task-limits.ts';
 import { boxAccess } from '../../sandbox/box-access.ts';
 import { protectedPathGlobs } from '../../security/protected-paths.ts';
+import type { AgentRun } from '../../agent/agent-loop.ts';
+import type { TaskCheckpoints } from '../checkpoints.ts';
 import { githubImageSource } from '../github-image-source.ts';
 import type { PreparedTask } from '../task-context.ts';
 
@@ -22,7 +24,19 @@ export interface AgentVerdict {
 }
 
 /** Stage 3, sealed in the box: the agent until it finishes or a limit stops it, then the tests' last word. */
-export async function runAgentStage(task: PreparedTask, input: { followUp?: FollowUp; instruction?: string; recorder: TranscriptSink }): Promise<AgentVerdict> {
+export async function runAgentStage(
+  task: PreparedTask,
+  input: {
+    followUp?: FollowUp;
+    instruction?: string;
+    reproduceFirst?: boolean;
+    recorder: TranscriptSink;
+    /** Where an earlier run stopped. */
+    resume?: AgentRun['resume'];
+    /** Saves the conversation and the tree as the agent goes (kinds that save work in progress). */
+    checkpoints?: TaskCheckpoints;
+  },
+): Promise<AgentVerdict> {
   const { deps, config, request, workspace } = task;
   const model = request.options.model ?? config.model ?? deps.env.defaultModel;
   const info = modelInfo(model, deps.env.modelOverrides);
@@ -49,12 +63,19 @@ export async function runAgentStage(task: PreparedTask, input: { followUp?: Foll
     configInstructions: config.instructions,
     instruction: input.instruction,
     followUp: input.followUp,
+    reproduceFirst: input.reproduceFirst,
     promptCacheKey: `ai-fix-${request.repo.id}-${request.issueNumber}`,
     secrets: deps.secrets,
     signal: task.signal,
     log: task.log,
     transcript: fanOut(input.recorder, task.agentNotes),
-    onStep: ({ step, usage, dollars }) => task.progress.update({ step, tokens: totalTokens(usage), dollars: dollars ?? undefined }),
+    onStep: async ({ step, usage, dollars }) => {
+      await input.checkpoints?.onSpent({ steps: step, usage, dollars: dollars ?? 0 });
+      await task.progress.update({ step, tokens: totalTokens(usage), dollars: dollars ?? undefined });
+    },
+    resume: input.resume,
+    onCheckpoint: input.checkpoints?.onSnapshot,
+    onPlan: (plan) => task.progress.update({ plan }),
   });
   task.log.info({ status: outcome.status, steps: outcome.steps, usage: outcome.usage, dollars: outcome.dollars, compactions: outcome.compactions }, 'agent stopped');
   // Cancelled and shut-down tasks are told apart and reported in one place, in runTask.

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { botCommitIdentity } from '../../github/bot-identity.ts';
 import { clip } from '../../github/markdown.ts';
 import type { TaskResult } from '../../queue/task-queue.ts';
 import { openTaskBox } from '../../sandbox/task-box.ts';
@@ -10,24 +11,20 @@ import { findTestCommand, mentionedPaths, programProbe } from '../../workspace/d
 import { prepareWorkspace } from '../../workspace/prepare-workspace.ts';
 import type { PreparedTask, TaskContext } from '../task-context.ts';
 
-/** Whom ai-fix's commits are by: GitHub links a bot's commits by host name (never a port). */
-export function committer(appId: string | number, cloneUrl: string): { name: string; email: string } {
-  return { name: 'ai-fix[bot]', email: `${appId}+ai-fix[bot]@users.noreply.${new URL(cloneUrl).hostname}` };
-}
-
 /**
  * Stage 1, on the host: the task's own repository from the mirror, the box's checkout of where
  * the task starts, and the box itself. The token stays here.
  */
-export async function prepareTask(ctx: TaskContext, start: { base: string; branch: string }, beforeBox?: (task: Omit<PreparedTask, 'box' | 'shell' | 'testCommand' | 'setupCommand'>) => Promise<void>): Promise<PreparedTask> {
+export async function prepareTask(ctx: TaskContext, start: { base: string; branch: string; resumeAt?: string }, beforeBox?: (task: Omit<PreparedTask, 'box' | 'shell' | 'testCommand' | 'setupCommand'>) => Promise<void>): Promise<PreparedTask> {
   const { deps, repoData } = ctx;
   const workspace = await prepareWorkspace({
-    jobDir: path.join(deps.workdir, ctx.jobId),
+    jobDir: ctx.runDir,
     cloneUrl: repoData.clone_url,
     defaultBranch: start.base,
+    resumeAt: start.resumeAt,
     branch: start.branch,
     token: await ctx.token(),
-    committer: committer(deps.app.appId, repoData.clone_url),
+    committer: await botCommitIdentity(ctx.octokit, deps.app, repoData.clone_url),
     signal: ctx.signal,
     mirrors: deps.env.mirrorCacheBytes > 0 ? { root: path.join(deps.env.workdir, 'mirrors'), maxBytes: deps.env.mirrorCacheBytes } : undefined,
   });

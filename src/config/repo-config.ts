@@ -7,6 +7,8 @@ export const limitsSchema = z
     minutes: z.number().min(1).max(24 * 60).default(30),
     tokens: z.number().int().min(1000).default(3_000_000),
     dollars: z.number().positive().default(5),
+    /** What `tokens` and `dollars` cap: each task, or the pull request with all its revisions and CI fixes. */
+    per: z.enum(['task', 'pull_request']).default('task'),
     /** Stop when the tests fail the same way this many times in a row. */
     repeated_failures: z.number().int().min(2).default(3),
     /** Stop when this many tool calls in a row repeat earlier calls with an unchanged output (the model is told first). */

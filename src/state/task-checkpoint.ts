@@ -98,8 +98,13 @@ export async function loadTaskState(redis: Redis, prefix: string, jobId: string)
   }
 }
 
-export async function dropCheckpoint(redis: Redis, prefix: string, jobId: string): Promise<void> {
-  await redis.hdel(key(prefix, jobId), 'meta', 'patch');
+/** What the pull request had cost before this task first ran (kept once, so a retry does not count itself). */
+export async function pullRequestBaseline(redis: Redis, prefix: string, jobId: string, current: () => Promise<{ tokens: number; dollars: number }>): Promise<{ tokens: number; dollars: number }> {
+  const stored = await redis.hget(key(prefix, jobId), 'baseline');
+  if (stored) return JSON.parse(stored) as { tokens: number; dollars: number };
+  const value = await current();
+  await redis.multi().hsetnx(key(prefix, jobId), 'baseline', JSON.stringify(value)).expire(key(prefix, jobId), TTL_SECONDS).exec();
+  return JSON.parse((await redis.hget(key(prefix, jobId), 'baseline')) ?? JSON.stringify(value)) as { tokens: number; dollars: number };
 }
 
 export async function forgetTask(redis: Redis, prefix: string, jobId: string): Promise<void> {

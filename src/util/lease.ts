@@ -2,8 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 
 // A lease is a file whose modification time its holder refreshes on a timer. Whether its holder
-// lives is judged by that heartbeat alone, never by a process id: processes in other PID
-// namespaces (containers sharing a volume) or a reused PID would fool a PID check either way.
+// lives is judged by that heartbeat: processes in other PID namespaces (containers sharing a
+// volume) would fool a PID check. Only a holder in this very PID namespace of this very kernel
+// (its boot id and namespace recorded in the file) is also judged by its PID, so a killed
+// worker's locks are free at once rather than after the TTL; a reused PID only errs towards live.
 
 /** How often a holder refreshes its lease, and how long a lease nobody refreshes stays taken. */
 export interface LeaseTiming {
@@ -26,9 +28,28 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
+/** This kernel's boot and this process's PID namespace; empty where /proc does not tell. */
+const here: Promise<string> = Promise.all([
+  fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((id) => id.trim()),
+  fs.readlink('/proc/self/ns/pid'),
+]).then(([boot, namespace]) => `${boot}/${namespace}`, () => '');
+
+/** The holder is a process of this PID namespace that no longer exists. */
+async function holderGone(file: string): Promise<boolean> {
+  const [, where, pid] = (await fs.readFile(file, 'utf8').catch(() => '')).trim().split(' ');
+  const local = await here;
+  if (!local || where !== local || !pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return code(err) === 'ESRCH';
+  }
+}
+
 async function create(file: string, owner: string): Promise<boolean> {
   try {
-    await fs.writeFile(file, `${owner}\n`, { flag: 'wx', mode: 0o600 });
+    await fs.writeFile(file, `${owner} ${(await here) || '-'} ${process.pid}\n`, { flag: 'wx', mode: 0o600 });
     return true;
   } catch (err) {
     if (code(err) === 'EEXIST') return false;
@@ -48,15 +69,15 @@ function hold(file: string, owner: string, timing: LeaseTiming): Lease {
     async release() {
       clearInterval(timer);
       const current = await fs.readFile(file, 'utf8').catch(() => '');
-      if (current.trim() === owner) await fs.rm(file, { force: true });
+      if (current.split(' ')[0]?.trim() === owner) await fs.rm(file, { force: true });
     },
   };
 }
 
-/** Whether someone refreshed the lease within the TTL. */
+/** Whether someone refreshed the lease within the TTL, and its holder is not known to be gone. */
 export async function isLeaseLive(file: string, timing: LeaseTiming = DEFAULT_LEASE_TIMING): Promise<boolean> {
   const stat = await fs.stat(file).catch(() => undefined);
-  return stat !== undefined && Date.now() - stat.mtimeMs < timing.ttlMs;
+  return stat !== undefined && Date.now() - stat.mtimeMs < timing.ttlMs && !(await holderGone(file));
 }
 
 /**
@@ -67,7 +88,7 @@ export async function isLeaseLive(file: string, timing: LeaseTiming = DEFAULT_LE
 export async function reapStaleLease(file: string, timing: LeaseTiming = DEFAULT_LEASE_TIMING): Promise<boolean> {
   const before = await fs.stat(file).catch(() => undefined);
   if (!before) return true;
-  if (Date.now() - before.mtimeMs < timing.ttlMs) return false;
+  if (Date.now() - before.mtimeMs < timing.ttlMs && !(await holderGone(file))) return false;
   const aside = `${file}.reaped-${crypto.randomUUID()}`;
   try {
     await fs.rename(file, aside);

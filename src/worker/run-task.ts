@@ -8,10 +8,10 @@ import { readIssueContext } from '../github/issue-context.ts';
 import { loadRepoConfig } from '../github/repo-config-loader.ts';
 import { taskPageUrl } from '../observability/dashboard-links.ts';
 import { cancelFlagKey } from '../queue/cancellation.ts';
-import { updatePullRequestState } from '../queue/pull-request-state.ts';
+import { readPullRequestState, updatePullRequestState } from '../queue/pull-request-state.ts';
 import type { TaskJob, TaskResult } from '../queue/task-queue.ts';
 import { branchForIssue, parseTaskRequest } from '../queue/task-request.ts';
-import { forgetTask, loadTaskState, type AgentSnapshot } from '../state/task-checkpoint.ts';
+import { forgetTask, loadTaskState, pullRequestBaseline, type AgentSnapshot } from '../state/task-checkpoint.ts';
 import { errorMessage } from '../util/errors.ts';
 import { pushBranch } from '../workspace/commit-and-push.ts';
 import { restoreCheckpoint, TaskCheckpoints } from './checkpoints.ts';
@@ -166,6 +166,12 @@ export async function runTask(job: TaskJob, token: string | undefined, signal: A
     if (inFlight && baseTests) inFlight.checkpoints.baseTests = baseTests;
 
     // Stage 3: the agent, sealed in the box.
+    const pullRequestSpent = config.limits.per === 'pull_request' && plan.kind !== 'solve'
+      ? await pullRequestBaseline(deps.redis, deps.env.queuePrefix, jobId, async () => {
+          const { tokens, dollars } = await readPullRequestState(deps.redis, deps.env.queuePrefix, request.repo.id, request.issueNumber);
+          return { tokens, dollars };
+        })
+      : undefined;
     const verdict = await runAgentStage(task, {
       followUp: started.followUp,
       instruction: plan.kind === 'solve' ? request.options.instruction : undefined,
@@ -173,6 +179,7 @@ export async function runTask(job: TaskJob, token: string | undefined, signal: A
       recorder,
       resume: stored && { snapshot, spent: stored.spent },
       checkpoints: inFlight?.checkpoints,
+      pullRequestSpent,
     });
     const { outcome } = verdict;
     // Only this run's spending: earlier runs added theirs.

@@ -87,7 +87,7 @@ describe('scaled out: two servers and two workers on one Redis', () => {
     doomed.child.kill('SIGKILL');
     await doomed.waitForExit();
 
-    await waitFor('every task to finish', () => issues.every(finished), 150_000, 500);
+    await waitFor('every task to finish', () => issues.every(finished), 300_000, 500);
     // A job completes a moment after its final comment (the token is revoked first).
     await waitFor('every job to complete', async () => (await h.queue.getCompletedCount()) >= 20, 30_000);
     process.stdout.write(`horizontal: 20 tasks on two workers, one killed, in ${((Date.now() - labelled) / 1000).toFixed(1)} s\n`);
@@ -114,7 +114,7 @@ describe('scaled out: two servers and two workers on one Redis', () => {
     expect(servers.flatMap((server) => logLines(server, 'task queued').map((line) => line.jobId)).sort()).toEqual(jobs.map((job) => job.id).sort());
 
     await Promise.all([...servers, survivor].map((app) => app.stop()));
-  }, 420_000);
+  }, 600_000);
 
   it('limits.concurrent_tasks: 1 holds across two workers: tasks of the repository never overlap', async () => {
     const server = await h.start('serve');

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { leaseSandboxUser } from '../../src/sandbox/sandbox-users.ts';
-import { isLeaseLive, type LeaseTiming } from '../../src/util/lease.ts';
+import { isLeaseLive, tryTakeLease, type LeaseTiming } from '../../src/util/lease.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { leaseWorkdir, processWorkdir, removeOrphanWorkdirs, runFolder } from '../../src/worker/workdir.ts';
 import { withDirLock } from '../../src/workspace/dir-lock.ts';
@@ -168,4 +168,27 @@ describe('leases judged by heartbeat, not by PID', () => {
     await (taken[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof leaseSandboxUser>>>).value?.release();
     expect(await exists(leaseFile)).toBe(false);
   }, 15_000);
+
+  it('a lock whose holder in this PID namespace was killed is free at once, without waiting for the TTL', async () => {
+    const lock = path.join(root, 'killed-holder.lock');
+    const script = `
+      const { tryTakeLease } = await import(${JSON.stringify(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/util/lease.ts'))});
+      if (!(await tryTakeLease(${JSON.stringify(lock)}))) process.exit(3);
+      process.stdout.write('held\\n');
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    let output = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    await waitFor('the holder to take the lock', () => output.includes('held') || child.exitCode !== null, 20_000, 20);
+    // Alive, and within the default two-minute TTL: the lock is held.
+    expect(await isLeaseLive(lock)).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(await isLeaseLive(lock)).toBe(false);
+    const taken = await tryTakeLease(lock);
+    expect(taken).toBeDefined();
+    await taken?.release();
+  });
 });

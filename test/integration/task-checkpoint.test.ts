@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { forgetTask, loadTaskState, recordSpent, saveCheckpoint } from '../../src/state/task-checkpoint.ts';
+import { forgetTask, loadTaskState, pullRequestBaseline, recordSpent, saveCheckpoint } from '../../src/state/task-checkpoint.ts';
 import { connectTestRedis, deletePrefix, uniquePrefix } from '../support/redis.ts';
 
 // The checkpoint a retried job resumes from, in a real Redis.
@@ -41,6 +41,15 @@ describe('task checkpoints in Redis', () => {
     expect(state.checkpoint).toBeUndefined();
     expect(state.unusable).toMatch(/malformed/);
     expect(state.spent).toEqual(spent);
+  });
+
+  it("the pull request's earlier spending is taken once, so a retried task does not count itself", async () => {
+    let asked = 0;
+    const current = async () => ({ tokens: 1000 * ++asked, dollars: asked });
+    expect(await pullRequestBaseline(redis, prefix, 'job-3', current)).toEqual({ tokens: 1000, dollars: 1 });
+    // The task's own first run added to the pull request's totals; its retry still sees the total from before.
+    expect(await pullRequestBaseline(redis, prefix, 'job-3', current)).toEqual({ tokens: 1000, dollars: 1 });
+    expect(asked).toBe(1);
   });
 
   it('a finished task leaves nothing behind', async () => {

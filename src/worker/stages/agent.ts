@@ -7,6 +7,7 @@ import { modelInfo } from '../../agent/model-catalog.ts';
 import type { FollowUp } from '../../agent/prompts.ts';
 import { fanOut, type TranscriptSink } from '../../agent/transcript-tap.ts';
 import { taskLimits } from '../../config/task-limits.ts';
+import { formatDollars } from '../../github/markdown.ts';
 import { boxAccess } from '../../sandbox/box-access.ts';
 import { protectedPathGlobs } from '../../security/protected-paths.ts';
 import type { AgentRun } from '../../agent/agent-loop.ts';
@@ -35,12 +36,18 @@ export async function runAgentStage(
     resume?: AgentRun['resume'];
     /** Saves the conversation and the tree as the agent goes (kinds that save work in progress). */
     checkpoints?: TaskCheckpoints;
+    /** What the pull request cost before this task, when the caps hold for the pull request (`limits.per`). */
+    pullRequestSpent?: { tokens: number; dollars: number };
   },
 ): Promise<AgentVerdict> {
   const { deps, config, request, workspace } = task;
   const model = request.options.model ?? config.model ?? deps.env.defaultModel;
   const info = modelInfo(model, deps.env.modelOverrides);
-  const limits = taskLimits(config.limits, deps.env.limitCaps);
+  const caps = taskLimits(config.limits, deps.env.limitCaps);
+  const before = input.pullRequestSpent;
+  // Caps for the pull request: this task gets what its earlier tasks left.
+  const limits = before ? { ...caps, tokens: Math.max(0, caps.tokens - before.tokens), dollars: Math.max(0, caps.dollars - before.dollars) } : caps;
+  if (before) task.log.info({ tokens: before.tokens, dollars: before.dollars }, 'pull request spending so far counts against this task');
   await task.progress.update({ stage: 'working', step: 0, maxSteps: limits.steps });
   const outcome = await runAgentTask({
     client: deps.modelClient,
@@ -77,6 +84,9 @@ export async function runAgentStage(
     onCheckpoint: input.checkpoints?.onSnapshot,
     onPlan: (plan) => task.progress.update({ plan }),
   });
+  if (before && outcome.status === 'limit' && /^(cost|token) limit/.test(outcome.reason ?? '')) {
+    outcome.reason = `${outcome.reason}, after the ${formatDollars(before.dollars)} and ${before.tokens.toLocaleString('en-US')} tokens this pull request's earlier tasks used (\`limits.per: pull_request\`)`;
+  }
   task.log.info({ status: outcome.status, steps: outcome.steps, usage: outcome.usage, dollars: outcome.dollars, compactions: outcome.compactions }, 'agent stopped');
   // Cancelled and shut-down tasks are told apart and reported in one place, in runTask.
   if (outcome.status === 'cancelled') throw task.signal.reason ?? new Error('cancelled');

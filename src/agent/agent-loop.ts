@@ -208,7 +208,8 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     const due = ++sinceCheckpoint >= checkpointEvery || compactedThisStep;
     if (due) sinceCheckpoint = 0;
     compactedThisStep = false;
-    await run.onCheckpoint?.({ history: [...history], step, compactions, edited, testsPassed, lastTestOutput }, due);
+    // The history is copied only for someone who keeps it.
+    if (run.onCheckpoint) await run.onCheckpoint({ history: [...history], step, compactions, edited, testsPassed, lastTestOutput }, due);
   };
   for (let step = (spent?.steps ?? 0) + 1; ; step++) {
     if (context.signal.aborted) return outcome('cancelled', step - 1, { reason: 'the task was cancelled' });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { shellQuote } from '../util/shell-quote.ts';
-import { BoxGitError, stageScript } from './box-git.ts';
+import { boxGitFailure, stageScript } from './box-git.ts';
 import type { TaskBox } from './task-box.ts';
 
 /**
@@ -17,7 +17,5 @@ export async function checkoutInBox(box: TaskBox, objects: string[], base: strin
   const repo = path.join(box.dirs.home, '.ai-fix-final.git');
   const git = `git --git-dir=${shellQuote(repo)} --work-tree=. -c core.hooksPath=/dev/null -c core.fsmonitor=false`;
   const result = await box.run(`${stageScript(repo, objects, base, true)}\n${git} read-tree -u --reset ${shellQuote(commit)}`, { timeoutMs: 600_000, signal });
-  if (result.exitCode !== 0) {
-    throw new BoxGitError(`could not check the commit out in the sandbox (${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}): ${result.output.trim().split('\n').slice(-3).join(' / ')}`);
-  }
+  if (result.exitCode !== 0) throw boxGitFailure('could not check the commit out in the sandbox', result);
 }

@@ -12,6 +12,11 @@ export class BoxGitError extends Error {
   override name = 'BoxGitError';
 }
 
+/** A git script in the box that failed, in one line: why, and its last words. */
+export function boxGitFailure(what: string, result: CommandResult): BoxGitError {
+  return new BoxGitError(`${what} (${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}): ${result.output.trim().split('\n').slice(-3).join(' / ')}`);
+}
+
 /** The change is larger than a pull request should be: not worth retrying. */
 export class PatchTooLargeError extends BoxGitError {
   override name = 'PatchTooLargeError';
@@ -73,9 +78,7 @@ export async function extractPatch(box: TaskBox, objects: string[], base: string
   const out = path.join(box.dirs.home, '.ai-fix-change.patch');
   const diff = `git --git-dir=${shellQuote(repo)} diff --cached --binary --full-index --no-renames --no-color --no-ext-diff --no-textconv ${base} > ${shellQuote(out)}`;
   const result = await box.run(`rm -f ${shellQuote(out)}\n${stageScript(repo, objects, base, true)}\n${diff}`, { timeoutMs: 600_000, signal: options.signal });
-  if (result.exitCode !== 0) {
-    throw new BoxGitError(`could not take the change out of the sandbox (${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}): ${result.output.trim().split('\n').slice(-3).join(' / ')}`);
-  }
+  if (result.exitCode !== 0) throw boxGitFailure('could not take the change out of the sandbox', result);
   const size = (await fs.lstat(out).catch(() => null))?.size ?? 0;
   if (size > options.maxBytes) throw new PatchTooLargeError(`the change is ${Math.ceil(size / 2 ** 20)} MB as a patch, more than the ${options.maxBytes / 2 ** 20} MB a pull request may carry`);
   try {

@@ -12,6 +12,6 @@ export async function pullRequestNotOpened(task: PreparedTask, base: string, err
   const web = task.repoData.html_url;
   const reason = `the branch [\`${branch}\`](${web}/tree/${branch}) holds the work, but GitHub did not open the pull request: ${failureReason(error)}. Open it by hand from [this comparison](${web}/compare/${base}...${branch}?expand=1), or add the \`${task.config.label}\` label again to retry`;
   task.log.error({ err: error, branch }, 'pull request not opened');
-  await task.progress.update({ stage: 'failed', reason, completed: ['pushing'], tests: { command: task.testCommand, passed: facts.testsPassed ?? undefined }, tokens: facts.tokens, dollars: facts.dollars });
+  await task.progress.update({ stage: 'failed', reason, tests: { command: task.testCommand, passed: facts.testsPassed ?? undefined }, tokens: facts.tokens, dollars: facts.dollars });
   return { outcome: 'failed', reason };
 }

@@ -88,7 +88,6 @@ export const rebaseKind: TaskKind<RebasePlan> = {
       reason: passing ? undefined : verdict,
       pullRequestUrl: plan.pullUrl,
       tests: { command: task.testCommand, passed: testsPassed ?? undefined },
-      completed: ['pushing'],
       details: [`Merged the latest \`${plan.base}\` into the branch and ${what} (${sha ? sha.slice(0, 7) : 'no new commit'}); ${verdict}.`, outcome.summary ?? '', ...notes].join('\n\n'),
       tokens: totalTokens(outcome.usage),
       dollars: outcome.dollars ?? undefined,

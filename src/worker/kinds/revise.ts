@@ -41,7 +41,7 @@ export const reviseKind: TaskKind<Extract<TaskPlan, { kind: 'revise' }>> = {
       await task.progress.update({ stage: 'done', pullRequestUrl: plan.pullUrl, details, ...usage });
       return { outcome: 'pr-updated', pullRequestUrl: plan.pullUrl };
     }
-    await task.progress.update({ stage: 'failed', reason: verdict, pullRequestUrl: plan.pullUrl, details, completed: ['pushing'], ...usage });
+    await task.progress.update({ stage: 'failed', reason: verdict, pullRequestUrl: plan.pullUrl, details, ...usage });
     return { outcome: 'failed', reason: verdict, pullRequestUrl: plan.pullUrl };
   },
 };

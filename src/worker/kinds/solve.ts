@@ -69,7 +69,7 @@ export const solveKind: TaskKind<Extract<TaskPlan, { kind: 'solve' }>> = {
       return { outcome: pr.created ? 'pr-opened' : 'pr-updated', pullRequestUrl: pr.url };
     }
     const reason = outcome.reason ?? 'the tests still fail';
-    await task.progress.update({ stage: 'failed', reason: `${reason}. The work so far is in the draft pull request ${pr.url}, marked as not passing.`, pullRequestUrl: pr.url, tests, completed: ['pushing'], ...usage });
+    await task.progress.update({ stage: 'failed', reason: `${reason}. The work so far is in the draft pull request ${pr.url}, marked as not passing.`, pullRequestUrl: pr.url, tests, ...usage });
     return { outcome: 'failed', reason, pullRequestUrl: pr.url };
   },
 };

@@ -14,7 +14,7 @@ import { AGENT_INSTRUCTIONS, renderTaskPrompt } from '../src/agent/prompts.ts';
 import { repositoryMap } from '../src/agent/repository-context.ts';
 import { defaultTools } from '../src/agent/tools/index.ts';
 import type { AgentTool } from '../src/agent/tools/tool.ts';
-import type { AgentSnapshot, TaskSpent } from '../src/state/task-checkpoint.ts';
+import type { AgentSnapshot, TaskSpent } from '../src/agent/agent-snapshot.ts';
 import { createLogger } from '../src/util/logger.ts';
 import { buggyCalculator } from '../test/fixtures/buggy-calculator.ts';
 import { createLocalRepo } from '../test/support/local-repo.ts';

@@ -15,7 +15,7 @@ import { redactWritesPlugin } from './github/redact-requests.ts';
 import { loadDotEnv } from './config/dot-env.ts';
 import { loadEnv, needsAppRegistration, requireAppCredentials, requireOpenAiKey, type Env } from './config/env.ts';
 import { assertRedisReachable, createRedis, failFastRedisOptions, redisOptions } from './queue/redis-connection.ts';
-import { createIntakeQueue } from './queue/intake-queue.ts';
+import { createIntakeQueue } from './app/intake-queue.ts';
 import { createTaskQueue } from './queue/task-queue.ts';
 import { queueCounts } from './queue/queue-counts.ts';
 import { createMetrics, registerQueueDepth, type Metrics } from './observability/metrics.ts';

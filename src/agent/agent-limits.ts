@@ -1,4 +1,4 @@
-import { formatDollars } from '../github/markdown.ts';
+import { formatDollars } from '../util/markdown.ts';
 import { totalTokens, type TokenUsage } from './conversation.ts';
 import type { NoProgressLimits } from './no-progress.ts';
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../util/logger.ts';
-import { clip } from '../github/markdown.ts';
+import { clip } from '../util/markdown.ts';
 import { redact } from '../util/redact.ts';
 import { limitReached, type AgentLimits } from './agent-limits.ts';
 import { Compactor } from './compaction.ts';
@@ -9,10 +9,11 @@ import { responseCost } from './cost.ts';
 import type { ModelInfo } from './model-catalog.ts';
 import { ModelError, type ModelClient, type ModelTurn } from './model-client.ts';
 import { ModelDeadlineError } from './model-retry.ts';
-import type { AgentSnapshot, TaskSpent } from '../state/task-checkpoint.ts';
+import type { AgentSnapshot, TaskSpent } from './agent-snapshot.ts';
 import { ProgressWatch } from './no-progress.ts';
 import { FileViews } from './tools/file-views.ts';
-import { ToolInputError, type AgentTool, type ToolContext, type ToolResult, type WorkspaceAccess } from './tools/tool.ts';
+import { ToolInputError, type AgentTool, type ToolContext, type ToolResult } from './tools/tool.ts';
+import type { WorkspaceAccess } from '../sandbox/workspace-access.ts';
 import type { PlanStep } from './tools/update-plan.ts';
 
 export type { AgentLimits } from './agent-limits.ts';

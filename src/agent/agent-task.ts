@@ -8,7 +8,7 @@ import { AGENT_INSTRUCTIONS, renderTaskPrompt, type FollowUp, type IssueContext 
 import { readRepoInstructions, repositoryMap } from './repository-context.ts';
 import { defaultTools } from './tools/index.ts';
 import { tapModelClient, tapTools, type TranscriptSink } from './transcript-tap.ts';
-import type { WorkspaceAccess } from './tools/tool.ts';
+import type { WorkspaceAccess } from '../sandbox/workspace-access.ts';
 
 export interface AgentTask {
   client: ModelClient;

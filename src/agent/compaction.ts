@@ -1,5 +1,5 @@
 import type { Logger } from '../util/logger.ts';
-import { clip } from '../github/markdown.ts';
+import { clip } from '../util/markdown.ts';
 import { estimateItemTokens } from './context-meter.ts';
 import type { ConversationItem, TokenUsage } from './conversation.ts';
 import { ModelError, type ModelClient, type ToolSchema } from './model-client.ts';

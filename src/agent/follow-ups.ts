@@ -1,6 +1,18 @@
-import type { FeedbackItem } from '../github/review-feedback.ts';
 import { cleanUntrustedText } from '../util/untrusted-text.ts';
 import type { FollowUp } from './prompts.ts';
+
+/** One piece of review feedback, from someone with write access. */
+export interface FeedbackItem {
+  kind: 'review' | 'inline' | 'comment';
+  author: string;
+  body: string;
+  createdAt: string;
+  /** Inline comments: where, and the id of the thread's first comment (replies go there). */
+  path?: string;
+  line?: number | null;
+  diffHunk?: string;
+  threadId?: number;
+}
 
 const MAX_DIFF = 30_000;
 

@@ -1,7 +1,7 @@
 import type { Context } from 'probot';
 import { enqueueTask } from '../queue/task-queue.ts';
 import { TASK_REQUEST_VERSION, type TaskRequest } from '../queue/task-request.ts';
-import { readPullRequestState } from '../queue/pull-request-state.ts';
+import { readPullRequestState } from '../state/pull-request-state.ts';
 import { authoriseTrigger } from './allow-list.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
 import { revisionLimitMessage } from './messages.ts';

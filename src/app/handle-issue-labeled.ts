@@ -2,7 +2,7 @@ import type { Context } from 'probot';
 import type { Redis } from 'ioredis';
 import type { TaskQueue } from '../queue/task-queue.ts';
 import type { BackgroundWrites } from './background-writes.ts';
-import { queueIntake, type IntakeQueue } from '../queue/intake-queue.ts';
+import { queueIntake, type IntakeQueue } from './intake-queue.ts';
 import { isBot } from './trigger-guards.ts';
 
 export interface HandlerDependencies {

@@ -1,6 +1,6 @@
 import type { Context } from 'probot';
 import { loadRepoConfig } from '../github/repo-config-loader.ts';
-import { openPulls } from '../queue/open-pulls.ts';
+import { openPulls } from '../state/open-pulls.ts';
 import { enqueueTask } from '../queue/task-queue.ts';
 import { TASK_REQUEST_VERSION, type TaskRequest } from '../queue/task-request.ts';
 import { authoriseTrigger } from './allow-list.ts';

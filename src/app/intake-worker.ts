@@ -1,6 +1,6 @@
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Metrics } from '../observability/metrics.ts';
-import { INTAKE_QUEUE_NAME, type IntakeOutcome, type IntakeRequest } from '../queue/intake-queue.ts';
+import { INTAKE_QUEUE_NAME, type IntakeOutcome, type IntakeRequest } from './intake-queue.ts';
 import { processIntake, type IntakeDependencies } from './process-intake.ts';
 
 /**

@@ -4,7 +4,7 @@ import { renderProgress } from '../github/progress-render.ts';
 import { taskPageUrl } from '../observability/dashboard-links.ts';
 import { enqueueTask } from '../queue/task-queue.ts';
 import { TASK_REQUEST_VERSION, type TaskRequest } from '../queue/task-request.ts';
-import { progressKey } from '../worker/progress-reporter.ts';
+import { progressKey } from '../state/progress-key.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
 import { forgetDelivery } from './trigger-guards.ts';
 

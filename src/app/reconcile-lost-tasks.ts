@@ -1,12 +1,12 @@
 import type { ProbotOctokit } from 'probot';
 import { PROGRESS_MARKER, renderProgress, type ProgressStage } from '../github/progress-render.ts';
 import { loadRepoConfig } from '../github/repo-config-loader.ts';
-import { claimDataEpoch } from '../queue/data-epoch.ts';
+import { claimDataEpoch } from '../state/data-epoch.ts';
 import { taskJobId } from '../queue/job-ids.ts';
 import { branchForIssue } from '../queue/task-request.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
-import { progressKey } from '../worker/progress-reporter.ts';
+import { progressKey } from '../state/progress-key.ts';
 import type { HandlerDependencies } from './handle-issue-labeled.ts';
 import { queueSolve } from './queue-solve.ts';
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { openPulls } from '../queue/open-pulls.ts';
+import { openPulls } from '../state/open-pulls.ts';
 import type { Logger } from '../util/logger.ts';
 import { issueOfTaskBranch } from './commands.ts';
 

@@ -1,4 +1,4 @@
-import { formatDollars, formatDuration, formatNumber } from '../github/markdown.ts';
+import { formatDollars, formatDuration, formatNumber } from '../util/markdown.ts';
 
 export { formatDuration, formatNumber };
 

@@ -1,7 +1,7 @@
 import type { Octokit } from '@octokit/core';
 import type { IssueContext } from '../agent/prompts.ts';
 import { COMMENT_MAX_CHARS, untrustedTextCut } from '../util/untrusted-text.ts';
-import { formatNumber } from './markdown.ts';
+import { formatNumber } from '../util/markdown.ts';
 import { hasWriteAccess } from './permissions.ts';
 import { PROGRESS_MARKER } from './progress-render.ts';
 

@@ -1,4 +1,5 @@
-import { formatDollars, formatDuration, formatNumber } from './markdown.ts';
+import type { PlanStep } from '../agent/tools/update-plan.ts';
+import { formatDollars, formatDuration, formatNumber } from '../util/markdown.ts';
 import { noTestCommandNote } from './no-test-command.ts';
 
 export type ProgressStage =
@@ -10,14 +11,6 @@ export type ProgressStage =
   | 'done'
   | 'failed'
   | 'cancelled';
-
-export type PlanStatus = 'pending' | 'in_progress' | 'completed';
-
-/** The agent's own plan, as its `update_plan` tool last set it. */
-export interface PlanStep {
-  step: string;
-  status: PlanStatus;
-}
 
 export interface ProgressView {
   stage: ProgressStage;

@@ -1,7 +1,7 @@
 import type { TokenUsage } from '../agent/conversation.ts';
 import type { AgentPlan, CommandRun } from '../agent/plan-notes.ts';
 import type { CiPresence } from '../ci/ci-presence.ts';
-import { clip, codeBlock, formatDollars, formatDuration, formatNumber } from './markdown.ts';
+import { clip, codeBlock, formatDollars, formatDuration, formatNumber } from '../util/markdown.ts';
 import { noTestCommandNote } from './no-test-command.ts';
 import { renderVerificationSection, type Verification } from './verification-section.ts';
 

@@ -1,4 +1,5 @@
 import type { Octokit } from '@octokit/core';
+import type { FeedbackItem } from '../agent/follow-ups.ts';
 import { hasWriteAccess } from './permissions.ts';
 import { PROGRESS_MARKER } from './progress-render.ts';
 
@@ -7,19 +8,6 @@ type Paginating = Octokit & { paginate: <T>(route: string, params: Record<string
 interface User {
   login: string;
   type?: string;
-}
-
-/** One piece of review feedback, from someone with write access. */
-export interface FeedbackItem {
-  kind: 'review' | 'inline' | 'comment';
-  author: string;
-  body: string;
-  createdAt: string;
-  /** Inline comments: where, and the id of the thread's first comment (replies go there). */
-  path?: string;
-  line?: number | null;
-  diffHunk?: string;
-  threadId?: number;
 }
 
 export interface PullFeedback {

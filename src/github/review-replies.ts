@@ -1,5 +1,5 @@
 import type { Octokit } from '@octokit/core';
-import type { FeedbackItem } from './review-feedback.ts';
+import type { FeedbackItem } from '../agent/follow-ups.ts';
 
 export interface RevisionAnswer {
   owner: string;

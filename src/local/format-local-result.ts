@@ -1,4 +1,4 @@
-import { formatDollars, formatDuration, formatNumber } from '../github/markdown.ts';
+import { formatDollars, formatDuration, formatNumber } from '../util/markdown.ts';
 import type { LocalRunResult } from './run-local.ts';
 
 /** What `ai-fix run` prints when it is done: the summary, the test verdict, tokens and cost. */

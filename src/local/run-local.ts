@@ -11,7 +11,7 @@ import { nameEndpointInErrors } from '../agent/model-endpoint.ts';
 import { requireOpenAiKey, type Env } from '../config/env.ts';
 import { parseRepoConfig, REPO_CONFIG_PATH, type RepoConfig } from '../config/repo-config.ts';
 import { taskLimits } from '../config/task-limits.ts';
-import { formatDollars, formatNumber } from '../github/markdown.ts';
+import { formatDollars, formatNumber } from '../util/markdown.ts';
 import { boxAccess } from '../sandbox/box-access.ts';
 import { extractPatch } from '../sandbox/box-git.ts';
 import { startSandbox } from '../sandbox/start-sandbox.ts';

@@ -1,7 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { addUsage, emptyUsage, type FunctionCall, type TokenUsage } from '../agent/conversation.ts';
 import type { TranscriptSink } from '../agent/transcript-tap.ts';
-import { clip } from '../github/markdown.ts';
+import { clip } from '../util/markdown.ts';
 import type { ProgressView } from '../github/progress-render.ts';
 import type { Logger } from '../util/logger.ts';
 import { redactDeep } from '../util/redact.ts';

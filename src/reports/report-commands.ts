@@ -4,7 +4,7 @@ import type { Env } from '../config/env.ts';
 import { readUsageRecords } from '../observability/task-records.ts';
 import { parsePeriod, usageReport } from '../observability/usage-report.ts';
 import { assertRedisReachable, failFastRedisOptions } from '../queue/redis-connection.ts';
-import { INTAKE_QUEUE_NAME } from '../queue/intake-queue.ts';
+import { INTAKE_QUEUE_NAME } from '../app/intake-queue.ts';
 import { TASK_QUEUE_NAME } from '../queue/task-queue.ts';
 import { ConfigError } from '../util/errors.ts';
 import { formatQueueStatus, readQueueStatus } from './status-report.ts';

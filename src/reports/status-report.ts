@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { formatDuration } from '../github/markdown.ts';
+import { formatDuration } from '../util/markdown.ts';
 import { readTaskSummaries } from '../observability/task-records.ts';
 import { queueCounts, type QueueCounts } from '../queue/queue-counts.ts';
 import { readWorkers, type WorkerRecord } from '../observability/worker-records.ts';

@@ -1,4 +1,4 @@
-import type { WorkspaceAccess } from '../agent/tools/tool.ts';
+import type { WorkspaceAccess } from './workspace-access.ts';
 import { runGitInBox, workTreeId } from './box-git.ts';
 import type { TaskBox } from './task-box.ts';
 

@@ -1,29 +1,13 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { ConversationItem, TokenUsage } from '../agent/conversation.ts';
+import type { AgentSnapshot, TaskSpent } from '../agent/agent-snapshot.ts';
+import type { ConversationItem } from '../agent/conversation.ts';
 import type { TestRun } from '../workspace/test-outcomes.ts';
 
 // What a task has done so far, kept in Redis so a retried job — on any worker, after a crash, a
 // lost lock or a parked wait — continues instead of starting over, and so its limits count
 // everything it already spent. One hash per job, removed when the task ends.
 const TTL_SECONDS = 7 * 24 * 3600;
-
-/** What the task has spent in all its runs: what its caps are measured against. */
-export interface TaskSpent {
-  steps: number;
-  usage: TokenUsage;
-  dollars: number;
-}
-
-/** The agent's conversation at the end of a step: enough to ask the model the next question. */
-export interface AgentSnapshot {
-  history: ConversationItem[];
-  step: number;
-  compactions: number;
-  edited: boolean;
-  testsPassed: boolean | null;
-  lastTestOutput?: string;
-}
 
 export interface TaskCheckpoint {
   /** The commit the box's tree started from; the patch applies to it. */

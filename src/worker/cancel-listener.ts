@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { cancelChannel } from '../queue/cancellation.ts';
+import { cancelChannel } from '../state/cancellation.ts';
 import type { Logger } from '../util/logger.ts';
 
 /** Relays cancel messages to this process's running jobs (BullMQ aborts their signals). */

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { extractPatch, PatchTooLargeError } from '../sandbox/box-git.ts';
-import { recordSpent, saveCheckpoint, type AgentSnapshot, type TaskCheckpoint, type TaskSpent } from '../state/task-checkpoint.ts';
+import type { AgentSnapshot, TaskSpent } from '../agent/agent-snapshot.ts';
+import { recordSpent, saveCheckpoint, type TaskCheckpoint } from '../state/task-checkpoint.ts';
 import type { TestRun } from '../workspace/test-outcomes.ts';
 import type { PreparedTask } from './task-context.ts';
 

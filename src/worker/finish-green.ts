@@ -1,7 +1,7 @@
 import type { RepoConfig } from '../config/repo-config.ts';
 import type { InstallationOctokit } from '../github/installation-client.ts';
-import { formatNumber } from '../github/markdown.ts';
-import { readPullRequestState } from '../queue/pull-request-state.ts';
+import { formatNumber } from '../util/markdown.ts';
+import { readPullRequestState } from '../state/pull-request-state.ts';
 import type { TaskResult } from '../queue/task-queue.ts';
 import type { TaskRequest } from '../queue/task-request.ts';
 import type { Logger } from '../util/logger.ts';

@@ -5,10 +5,6 @@ import { renderProgress, type ProgressStage, type ProgressView } from '../github
 import type { Logger } from '../util/logger.ts';
 import { redact } from '../util/redact.ts';
 
-export function progressKey(prefix: string, jobId: string): string {
-  return `${prefix}:progress:${jobId}`;
-}
-
 // Each edit is a GitHub write, and GitHub asks for about one write a second per installation,
 // shared by all its tasks. So the comment is edited at most once per interval with the latest
 // state: a new stage waits until STAGE_EDIT_INTERVAL_MS after the previous edit, a step within a

@@ -6,7 +6,7 @@ import { redisOptions } from '../queue/redis-connection.ts';
 import { TASK_QUEUE_NAME, type TaskQueue } from '../queue/task-queue.ts';
 import { parseTaskRequest } from '../queue/task-request.ts';
 import { closeTaskRecord } from '../observability/task-recorder.ts';
-import { progressKey } from './progress-reporter.ts';
+import { progressKey } from '../state/progress-key.ts';
 import type { TaskDependencies } from './task-dependencies.ts';
 
 /**

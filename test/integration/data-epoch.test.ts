@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { claimDataEpoch } from '../../src/queue/data-epoch.ts';
+import { claimDataEpoch } from '../../src/state/data-epoch.ts';
 import { connectTestRedis, deletePrefix, uniquePrefix } from '../support/redis.ts';
 
 describe('the data-epoch marker', () => {

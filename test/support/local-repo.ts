@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { WorkspaceAccess } from '../../src/agent/tools/tool.ts';
+import type { WorkspaceAccess } from '../../src/sandbox/workspace-access.ts';
 import { runCommand } from '../../src/sandbox/run-command.ts';
 import { boxAccess } from '../../src/sandbox/box-access.ts';
 import { sandboxEnv } from '../../src/sandbox/sandbox-env.ts';

@@ -1,8 +1,13 @@
 import { z } from 'zod';
-import type { PlanStatus, PlanStep } from '../../github/progress-render.ts';
 import { objectSchema, ToolInputError, type AgentTool } from './tool.ts';
 
-export type { PlanStep } from '../../github/progress-render.ts';
+export type PlanStatus = 'pending' | 'in_progress' | 'completed';
+
+/** The agent's own plan, as its `update_plan` tool last set it. */
+export interface PlanStep {
+  step: string;
+  status: PlanStatus;
+}
 
 const STATUSES = ['pending', 'in_progress', 'completed'] as const satisfies readonly PlanStatus[];
 

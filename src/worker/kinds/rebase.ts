@@ -1,6 +1,6 @@
 import { totalTokens } from '../../agent/conversation.ts';
 import { mergeFollowUp } from '../../agent/follow-ups.ts';
-import { clip } from '../../github/markdown.ts';
+import { clip } from '../../util/markdown.ts';
 import { commitTree, pushBranch } from '../../workspace/commit-and-push.ts';
 import { filesWithConflictMarkers, mergeBaseBranch, mergeChanged } from '../../workspace/merge-base.ts';
 import { checkoutForBox } from '../../workspace/prepare-workspace.ts';

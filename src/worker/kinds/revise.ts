@@ -1,6 +1,6 @@
 import { totalTokens } from '../../agent/conversation.ts';
 import { answerReviewers } from '../../github/review-replies.ts';
-import { updatePullRequestState } from '../../queue/pull-request-state.ts';
+import { updatePullRequestState } from '../../state/pull-request-state.ts';
 import { commitTree } from '../../workspace/commit-and-push.ts';
 import type { TaskKind } from '../task-context.ts';
 import type { TaskPlan } from '../task-plan.ts';

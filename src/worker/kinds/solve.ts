@@ -3,7 +3,7 @@ import { detectCi } from '../../ci/ci-presence.ts';
 import { issueCutNotes } from '../../github/issue-context.ts';
 import { pullRequestTitle, renderPullRequestBody } from '../../github/pull-request-body.ts';
 import { ensurePullRequest } from '../../github/pull-request.ts';
-import { rememberOpenPull } from '../../queue/open-pulls.ts';
+import { rememberOpenPull } from '../../state/open-pulls.ts';
 import { redact } from '../../util/redact.ts';
 import { branchFiles, commitTree } from '../../workspace/commit-and-push.ts';
 import { verifyPushed } from '../stages/verify-tests.ts';

@@ -7,7 +7,7 @@ import { modelInfo } from '../../agent/model-catalog.ts';
 import type { FollowUp } from '../../agent/prompts.ts';
 import { fanOut, type TranscriptSink } from '../../agent/transcript-tap.ts';
 import { taskLimits } from '../../config/task-limits.ts';
-import { formatDollars } from '../../github/markdown.ts';
+import { formatDollars } from '../../util/markdown.ts';
 import { boxAccess } from '../../sandbox/box-access.ts';
 import { protectedPathGlobs } from '../../security/protected-paths.ts';
 import type { AgentRun } from '../../agent/agent-loop.ts';

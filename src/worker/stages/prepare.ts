@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { botCommitIdentity } from '../../github/bot-identity.ts';
-import { clip } from '../../github/markdown.ts';
+import { clip } from '../../util/markdown.ts';
 import type { TaskResult } from '../../queue/task-queue.ts';
 import { openTaskBox } from '../../sandbox/task-box.ts';
 import { restoreHomeCache, saveHomeCache } from '../../sandbox/box-cache.ts';

@@ -1,5 +1,5 @@
-import { Queue, type ConnectionOptions, type Job } from 'bullmq';
-import { intakeJobId } from './job-ids.ts';
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { intakeJobId } from '../queue/job-ids.ts';
 
 export const INTAKE_QUEUE_NAME = 'intake';
 
@@ -25,7 +25,6 @@ export type IntakeOutcome =
   | 'stopped';
 
 export type IntakeQueue = Queue<IntakeRequest, IntakeOutcome, string>;
-export type IntakeJob = Job<IntakeRequest, IntakeOutcome, string>;
 
 export function createIntakeQueue(connection: ConnectionOptions, prefix: string): IntakeQueue {
   return new Queue<IntakeRequest, IntakeOutcome, string>(INTAKE_QUEUE_NAME, {

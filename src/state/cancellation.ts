@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { TaskQueue } from './task-queue.ts';
+import type { TaskQueue } from '../queue/task-queue.ts';
 
 // Cancelling crosses processes: the app decides, whichever worker runs the job must stop. A
 // queued job is simply removed; a running one is flagged (a key the worker checks when it starts

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buggyCalculator } from '../fixtures/buggy-calculator.ts';
 import { waitFor, type AppProcess } from '../support/app-process.ts';
+import { withAppLog } from '../support/app-log.ts';
 import type { SimPull, SimRepo } from '../support/github-sim.ts';
 import { createHarness, PROGRESS_MARKER, WEBHOOK_SECRET, type Harness } from '../support/harness.ts';
 import type { RecordedModelRequest, ScriptedTurn, ScriptFn } from '../support/model-sim.ts';
@@ -227,7 +228,9 @@ function runWorkerToExit(env: Record<string, string>, timeoutMs = 30_000): Promi
 
 describe.each(MODES)('the agent\'s box (AI_FIX_SANDBOX=%s) under attack', (mode) => {
   const skip = mode === 'bwrap' && !BWRAP_WORKS && !REQUIRE_BWRAP;
-  const scenario = skip ? it.skip : it;
+  // A failed scenario shows the worker's log: a wait that timed out says only what did not happen.
+  const scenario = (name: string, body: () => Promise<void> | void, timeout?: number) =>
+    (skip ? it.skip : it)(name, () => withAppLog(() => app, async () => body()), timeout);
   const uidFirst = SANDBOX_UID[mode];
   let h: Harness;
   let app: AppProcess;
@@ -497,7 +500,8 @@ describe.each(MODES)('the agent\'s box (AI_FIX_SANDBOX=%s) under attack', (mode)
       adversaries.set(victim, [fixCalculator, shell('for i in $(seq 1 1200); do [ -e .go ] && break; sleep 0.1; done; rm -f .go; echo resumed', 180), finish()]);
       const victimIssue = h.newIssue(victim);
       expect((await h.label(app, victim, victimIssue)).status).toBe(200);
-      await waitFor('the victim\'s task to reach the model', () => requestsFor(victim).length > 0, 90_000);
+      // A ceiling, not a speed check: on a loaded machine the clone and the base test run come first.
+      await waitFor('the victim\'s task to reach the model', () => requestsFor(victim).length > 0, 150_000);
       const victimCheckout = await waitFor('the victim\'s checkout', () => findCheckout(workdir, privateMark), 30_000);
 
       const W = workdir;

@@ -68,7 +68,10 @@ async function main(): Promise<void> {
       if (prs.length > 1) duplicates += prs.length - 1;
       if (prs.length > 0) continue;
       lost++;
-      const job = jobs.find((j) => j.data.repo.name === repo.name && j.data.issueNumber === number);
+      const job = jobs.find((j) => {
+        const data = j.data as { repo: { name: string }; issueNumber: number };
+        return data.repo.name === repo.name && data.issueNumber === number;
+      });
       const state = job ? await job.getState() : 'no job';
       process.stdout.write(`lost: ${repo.name}#${number}: ${state} ${job?.failedReason ?? ''} (attempts ${job?.attemptsMade ?? 0}, stalls ${job?.stalledCounter ?? 0})\n`);
     }

@@ -93,10 +93,13 @@ function classifyTry(err: unknown): TryFailure {
   if (err instanceof OpenAI.APIUserAbortError) return { kind: 'fatal' };
   if (err instanceof OpenAI.APIConnectionError) return { kind: 'transient' };
   if (err instanceof OpenAI.APIError) {
-    if (err.headers?.get('x-should-retry') === 'false') return { kind: 'fatal' };
-    const status = err.status ?? 0;
-    const transient = err.headers?.get('x-should-retry') === 'true' || [408, 409, 429].includes(status) || status >= 500;
-    return transient ? { kind: 'transient', waitMs: retryAfterMs(err.headers) } : { kind: 'fatal' };
+    // The SDK types these loosely; they are what the HTTP response carried.
+    const headers = err.headers as Headers | undefined;
+    const shouldRetry = headers?.get('x-should-retry');
+    if (shouldRetry === 'false') return { kind: 'fatal' };
+    const status = (err.status as number | undefined) ?? 0;
+    const transient = shouldRetry === 'true' || [408, 409, 429].includes(status) || status >= 500;
+    return transient ? { kind: 'transient', waitMs: retryAfterMs(headers) } : { kind: 'fatal' };
   }
   return cutShort(err) ? { kind: 'transient' } : { kind: 'fatal' };
 }
@@ -133,8 +136,9 @@ function toModelError(err: unknown): unknown {
   if (err instanceof OpenAI.APIError) {
     const code = typeof err.code === 'string' ? err.code : undefined;
     const message = err.message.replace(/\s+/g, ' ').trim();
-    const fix = err.status === undefined ? undefined : FIX_FOR_STATUS[err.status];
-    return new ModelError(`model API answered ${message}${fix ? `: ${fix}` : ''}`, err.status, code);
+    const status = err.status as number | undefined;
+    const fix = status === undefined ? undefined : FIX_FOR_STATUS[status];
+    return new ModelError(`model API answered ${message}${fix ? `: ${fix}` : ''}`, status, code);
   }
   return err;
 }
@@ -167,7 +171,7 @@ function fromResponsesOutput(output: Array<Record<string, unknown>>): Pick<Model
   const texts: string[] = [];
   for (const raw of output) {
     if (raw.type === 'function_call') {
-      const call = { callId: String(raw.call_id), name: String(raw.name), arguments: String(raw.arguments ?? '') };
+      const call = { callId: String(raw.call_id), name: String(raw.name), arguments: typeof raw.arguments === 'string' ? raw.arguments : '' };
       toolCalls.push(call);
       items.push({ type: 'function_call', ...call });
     } else if (raw.type === 'message') {

@@ -7,11 +7,12 @@ import { ModelError, type ModelClient } from './model-client.ts';
  */
 export function nameEndpointInErrors(client: ModelClient, baseUrl: string | undefined): ModelClient {
   const where = baseUrl ? `model API at ${baseUrl}` : 'model API (the default endpoint: OPENAI_BASE_URL is unset)';
-  const named = (err: unknown): unknown =>
-    err instanceof ModelError ? new ModelError(err.message.replace(/^model API/, where), err.status, err.code) : err;
-  const { compact } = client;
+  const named = (err: unknown): never => {
+    throw err instanceof ModelError ? new ModelError(err.message.replace(/^model API/, where), err.status, err.code) : err;
+  };
+  const compact = client.compact?.bind(client);
   return {
-    complete: (request, signal) => client.complete(request, signal).catch((err: unknown) => Promise.reject(named(err))),
-    ...(compact && { compact: (request, signal) => compact(request, signal).catch((err: unknown) => Promise.reject(named(err))) }),
+    complete: (request, signal) => client.complete(request, signal).catch(named),
+    ...(compact && { compact: (request, signal) => compact(request, signal).catch(named) }),
   };
 }

@@ -21,7 +21,7 @@ export type ModelOverride = z.infer<typeof modelOverrideSchema>;
 // A JSON object in one variable, so a deployment can price a model we do not know yet.
 const modelOverridesSchema = z.preprocess((text, ctx) => {
   try {
-    return JSON.parse(String(text));
+    return JSON.parse(String(text)) as unknown;
   } catch {
     ctx.addIssue({ code: 'custom', message: 'must be a JSON object like {"my-model":{"input":1,"output":4}}' });
     return z.NEVER;

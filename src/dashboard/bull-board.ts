@@ -20,7 +20,7 @@ function dropExternalStylesheets(res: ServerResponse): void {
   res.end = ((chunk?: unknown, ...rest: unknown[]) => {
     const type = String(res.getHeader('content-type') ?? '');
     if (chunk !== undefined && typeof chunk !== 'function' && type.startsWith('text/html') && !res.headersSent) {
-      const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+      const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
       const cleaned = text.replace(EXTERNAL_STYLESHEET, '');
       res.setHeader('content-length', Buffer.byteLength(cleaned));
       return end(cleaned, ...rest);
@@ -39,7 +39,7 @@ export function bullBoardHandler(queues: Queue[], basePath: string): (req: Incom
   });
   const app = express();
   app.disable('x-powered-by');
-  app.use(basePath, serverAdapter.getRouter());
+  app.use(basePath, serverAdapter.getRouter() as express.Router);
   // Express apps take node's own request and response and extend them per request.
   const handle = app as unknown as (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
   return (req, res) => {

@@ -18,6 +18,7 @@ function render(value: unknown): string {
   if (value === undefined || value === null || value === false) return '';
   if (Array.isArray(value)) return value.map(render).join('');
   if (isHtml(value)) return value.__html;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- strings, numbers and dates, as they print
   return escapeHtml(String(value));
 }
 

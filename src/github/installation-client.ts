@@ -30,7 +30,7 @@ type ClientOptions = Record<string, unknown> & { auth?: unknown; throttle?: Reco
  * default id, so without this the server's writes for all installations queued behind each other.
  */
 export function paceByInstallation(options: ClientOptions): ClientOptions {
-  const installationId = (options.auth as { installationId?: unknown } | undefined)?.installationId;
+  const installationId = (options.auth as { installationId?: number | string } | undefined)?.installationId;
   if (installationId === undefined || options.throttle?.id !== undefined) return options;
   return { ...options, throttle: { ...options.throttle, id: String(installationId) } };
 }

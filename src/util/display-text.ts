@@ -6,7 +6,7 @@
 // Bidi controls and zero-width or invisible characters. U+200D (zero-width joiner) stays between
 // emoji, where it only joins them into one picture (👨‍👩‍👧).
 const INVISIBLE =
-  /[\u00AD\u061C\u200B\u200C\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]|(?<!\p{Extended_Pictographic}[\uFE0F\u{1F3FB}-\u{1F3FF}]?)\u200D|\u200D(?!\p{Extended_Pictographic})/gu;
+  /[\u00AD\u061C\u200B\u200C\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]|(?<!\p{Extended_Pictographic}(?:\uFE0F|[\u{1F3FB}-\u{1F3FF}])?)\u200D|\u200D(?!\p{Extended_Pictographic})/gu;
 
 // Whole escape sequences, 7- and 8-bit: CSI (colours, cursor moves); OSC, DCS, SOS, PM and APC
 // strings up to their terminator (OSC 8 links keep only their visible text); other two-byte escapes.

@@ -47,7 +47,7 @@ export function classifyFailure(err: unknown): FailureClass {
     return isTransientGitError(err) || LOCAL_TRANSIENT.test(`${err.stderr}\n${err.message}`) ? { kind: 'transient' } : { kind: 'permanent' };
   }
   if (typeof err === 'object' && err !== null) {
-    const github = githubFailure(err as HttpLikeError);
+    const github = githubFailure(err);
     if (github) return github;
   }
   // Anything else (a dropped connection, a crash in a tool): worth one more run from the checkpoint.

@@ -80,7 +80,8 @@ export async function planTask(
       pullNumber: request.pullNumber,
       feedback: feedback.items,
       instruction: request.options.instruction,
-      diff: String(diff.data),
+      // Asked for as a diff, the body is text (Octokit types it as the JSON pull request).
+      diff: diff.data as unknown as string,
     }),
   };
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cleanForDisplay } from '../util/display-text.ts';
-import { GitError, gitWithRetry } from './git.ts';
+import { gitWithRetry } from './git.ts';
 import { authorEnv, hostGit, hostScratch, isAncestor, type Workspace } from './prepare-workspace.ts';
 
 /**

@@ -162,7 +162,7 @@ async function readPackageJson(layout: Layout, rel: string): Promise<PackageJson
   if (text === null) return null;
   try {
     const parsed: unknown = JSON.parse(text);
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as PackageJson) : null;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed) : null;
   } catch {
     // An unparsable package.json is the repository's problem; keep looking.
     return null;

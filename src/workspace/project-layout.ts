@@ -54,7 +54,7 @@ export async function list(layout: Layout, rel: string): Promise<Map<string, Ent
   if (rel !== '' && (await kindOf(layout, rel)) !== 'dir') return null;
   if (layout.budget <= 0) return null;
   layout.budget--;
-  let entries: Map<string, EntryKind> | null = null;
+  let entries: Map<string, EntryKind> | null;
   try {
     const found: Array<[string, EntryKind]> = [];
     const handle = await fs.opendir(absolute(layout, rel), { bufferSize: 256 });

@@ -139,7 +139,7 @@ describe("the image's commands, run outside Docker", () => {
     expect(compose.services.server?.command).toEqual(['serve']);
     const server = run(appArgv(compose.services.server?.command ?? []), env);
     const url = `http://127.0.0.1:${env.PORT}`;
-    await waitFor('the server', () => fetch(`${url}/healthz`).then((r) => r.ok, () => false) || server.child.exitCode !== null, 20_000);
+    await waitFor('the server', () => fetch(`${url}/healthz`).then((r) => r.ok || server.child.exitCode !== null, () => server.child.exitCode !== null), 20_000);
     expect(server.child.exitCode).toBeNull();
 
     expect((await fetch(`${url}/healthz`)).status).toBe(200);

@@ -187,7 +187,7 @@ if (!RUN) {
           return c && FINAL.test(c.body) ? c : undefined;
         }, 240_000, 250);
       } catch (err) {
-        throw new Error(`${(err as Error).message} on acme/${repo.name}#${issueNumber}\nprogress comment: ${h.progressComment(repo, issueNumber)?.body ?? '(none)'}\nworker log (end):\n${logTail()}`);
+        throw new Error(`${(err as Error).message} on acme/${repo.name}#${issueNumber}\nprogress comment: ${h.progressComment(repo, issueNumber)?.body ?? '(none)'}\nworker log (end):\n${logTail()}`, { cause: err });
       }
       await taskLeftWorker(repo);
       const seconds = (Date.now() - started) / 1000;

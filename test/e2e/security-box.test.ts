@@ -130,7 +130,7 @@ const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GI
 async function gitIn(cwd: string, args: string[], input?: string): Promise<string> {
   if (input === undefined) return (await execFileAsync('git', args, { cwd, env: { ...process.env, ...gitEnv }, maxBuffer: 64 * 2 ** 20 })).stdout;
   return new Promise((resolve, reject) => {
-    const child = execFile('git', args, { cwd, env: { ...process.env, ...gitEnv } }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    const child = execFile('git', args, { cwd, env: { ...process.env, ...gitEnv } }, (err: Error | null, stdout) => (err ? reject(err) : resolve(stdout)));
     child.stdin?.end(input);
   });
 }

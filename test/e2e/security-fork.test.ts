@@ -15,7 +15,7 @@ import {
   sendWebhook,
   workflowRunCompletedPayload,
 } from '../support/webhooks.ts';
-import { enqueueTask, type TaskQueue } from '../../src/queue/task-queue.ts';
+import { enqueueTask } from '../../src/queue/task-queue.ts';
 import { TASK_REQUEST_VERSION } from '../../src/queue/task-request.ts';
 
 // Issue 13, finding 3: only pull requests ai-fix opened, with their head in the repository
@@ -187,7 +187,7 @@ describe('security: pull requests ai-fix did not open start nothing', () => {
     const { repo, issueNumber, pr } = await foreignPull('fork-queued', 'fork');
     const before = await branches(repo);
     // As if the app had queued it (an older version, or someone with access to Redis).
-    const { jobId } = await enqueueTask(h.queue as unknown as TaskQueue, {
+    const { jobId } = await enqueueTask(h.queue, {
       version: TASK_REQUEST_VERSION,
       kind: 'revise',
       repo: { id: repo.id, owner: repo.owner, name: repo.name },

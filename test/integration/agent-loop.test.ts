@@ -149,7 +149,7 @@ describe('compaction', () => {
     const front = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', async () => {
+      const forward = async () => {
         if (req.url?.endsWith('/responses/compact')) {
           refused++;
           res.writeHead(404, { 'content-type': 'application/json' });
@@ -163,7 +163,8 @@ describe('compaction', () => {
         });
         res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
         res.end(Buffer.from(await upstream.arrayBuffer()));
-      });
+      };
+      req.on('end', () => void forward().catch((err: Error) => res.destroy(err)));
     });
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
     try {

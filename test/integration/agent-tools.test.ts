@@ -227,7 +227,7 @@ describe('apply_patch', () => {
       '*** End Patch',
     ].join('\n');
     const message = await callError('apply_patch', { patch });
-    expect(message).toMatch(/^The patch was not applied \(no file changed\): pkg\/one\.ts, hunk 1 does not match the file\. Its first 1 line\(s\) match the file at line 1, but hunk line 2 "  return 2;" differs/);
+    expect(message).toMatch(/^The patch was not applied \(no file changed\): pkg\/one\.ts, hunk 1 does not match the file\. Its first 1 line\(s\) match the file at line 1, but hunk line 2 " {2}return 2;" differs/);
     expect(await read('pkg/one.ts')).toBe(before);
     await expect(fs.access(path.join(root, 'pkg/four.ts'))).rejects.toThrow();
   });

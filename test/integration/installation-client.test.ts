@@ -59,7 +59,7 @@ describe('the write pace of installation clients', () => {
     });
     const clients = new Map<number, Client>();
     probot.on('issues.labeled', (context) => {
-      clients.set(context.payload.installation!.id, context.octokit as unknown as Client);
+      clients.set(context.payload.installation!.id, context.octokit);
     });
     const ids = [github.installationId, github.addInstallation()];
     for (const [i, id] of ids.entries()) {

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runAgentTask } from '../../src/agent/agent-task.ts';
 import { collectIssueImages, issueTexts } from '../../src/agent/issue-images.ts';

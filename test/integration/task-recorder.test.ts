@@ -94,7 +94,7 @@ describe('task recorder', () => {
     const log = createLogger({ level: 'silent' });
     log.warn = ((_obj: unknown, msg?: string) => {
       warnings.push(msg ?? '');
-    }) as Logger['warn'];
+    });
     const rec = recorder(down, prefix, 'job-down', log);
     rec.progress({ stage: 'working', step: 1 });
     rec.modelTurn({ model: 'gpt-5-codex', text: '', toolCalls: [], usage });

@@ -550,6 +550,8 @@ function postOnce(
 ): Promise<PostOutcome> {
   return new Promise((resolve) => {
     let settled = false;
+    // Set once the request is under way; finish() may come first (a bad URL).
+    // eslint-disable-next-line prefer-const
     let timer: NodeJS.Timeout | undefined;
     const finish = (outcome: PostOutcome): void => {
       if (settled) return;
@@ -1363,7 +1365,7 @@ class Sim implements GitHubSim {
   private webhook: WebhookConfig | undefined;
   private hookDeliveries: DeliveryState[] = [];
   private inflight = new Set<Promise<void>>();
-  private deliveryError: unknown;
+  private deliveryError: Error | undefined;
   // Aborts deliveries still under way when the sim closes, so close() never waits out a timeout.
   private closing = new AbortController();
 
@@ -3544,7 +3546,7 @@ class Sim implements GitHubSim {
     auth: PresentedAuth,
   ): Promise<void> {
     const text = (await readBody(req)).toString('utf8');
-    let body: unknown = undefined;
+    let body: unknown;
     try {
       body = text.trim() === '' ? undefined : JSON.parse(text);
     } catch {
@@ -3868,7 +3870,7 @@ class Sim implements GitHubSim {
               await this.sendWebhook(original.event, original.guid, original.body, true);
             })().catch((err: unknown) => {
               // Nobody awaits a redelivery, so its failure surfaces from deliveriesSettled().
-              this.deliveryError ??= err;
+              this.deliveryError ??= err instanceof Error ? err : new Error(String(err));
             }),
           );
           return { status: 202, json: {} };

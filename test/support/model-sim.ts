@@ -95,7 +95,7 @@ export function decodeCompaction(
   try {
     const parsed: unknown = JSON.parse(Buffer.from(encryptedContent, 'base64').toString('utf8'));
     if (parsed && typeof parsed === 'object' && 'summary' in parsed && 'compactedItems' in parsed) {
-      const { summary, compactedItems } = parsed as { summary: unknown; compactedItems: unknown };
+      const { summary, compactedItems } = parsed;
       if (typeof summary === 'string' && typeof compactedItems === 'number') return { summary, compactedItems };
     }
   } catch {

@@ -17,6 +17,7 @@ export async function connectTestRedis(url = TEST_REDIS_URL): Promise<Redis> {
   } catch (err) {
     throw new Error(
       `These tests need Redis at ${url} (${(err as Error).message}). Start one with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`,
+      { cause: err },
     );
   }
   return redis;

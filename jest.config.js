@@ -15,6 +15,9 @@ export default {
   // A ceiling for hung tests, not a speed check: on a loaded 2-core CI machine a sandboxed
   // command that allocates hundreds of MB can take longer than jest's 5 s default.
   testTimeout: 30_000,
+  // A registry of the processes tests start; the teardown kills what is left (child-registry.ts).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Four files at a time on these 2-core machines: most of an end-to-end test is waiting (on
   // GitHub's write spacing, retries, the app process), so the cores were about half busy at four
   // (user+sys 371 s over 394 s wall) and the suite took a third of its time at two.

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buggyCalculator } from '../fixtures/buggy-calculator.ts';
 import { freePort } from '../support/app-process.ts';
+import { trackChild } from '../support/child-registry.ts';
 import { createLocalRepo, type LocalRepo } from '../support/local-repo.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -24,6 +25,7 @@ function aiFix(args: string[], cwd: string, env: Record<string, string>): Promis
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  trackChild(child);
   // A ceiling for a process that hangs instead of exiting, so the test fails rather than waits.
   const ceiling = setTimeout(() => child.kill('SIGKILL'), 60_000);
   let stdout = '';

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { freePort, waitFor } from '../support/app-process.ts';
 import { containerArgv, finalStage, healthcheckCommand, imageEnv, imageUser, lastArgs, readDockerfile, ROOT } from '../support/dockerfile.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
+import { trackChild } from '../support/child-registry.ts';
 
 // The image's commands run outside Docker, with the arguments and environment the Dockerfile and
 // docker-compose.yml give them. Only the init (tini) is left out, and `node` is this Node 22.
@@ -38,7 +39,7 @@ const METRICS_TOKEN = 'image-metrics-token-0123456789';
 
 function run(argv: string[], env: Record<string, string>, prefix: string[] = []): Running {
   const [file = '', ...args] = [...prefix, ...argv];
-  const child = spawn(file, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = trackChild(spawn(file, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));

@@ -10,6 +10,7 @@ import { addBugIssue, buggyCalculator } from '../fixtures/buggy-calculator.ts';
 import { createLocalRepo, type LocalRepo } from '../support/local-repo.ts';
 import { startModelSim, type ModelSim } from '../support/model-sim.ts';
 import { fixingCalculatorTurns, neverGreenTurns } from '../support/scripted-agents.ts';
+import { trackChild } from '../support/child-registry.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -26,6 +27,7 @@ function startRun(args: string[], env: Record<string, string>, onStderr: (text: 
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  trackChild(child);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

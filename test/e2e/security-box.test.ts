@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buggyCalculator } from '../fixtures/buggy-calculator.ts';
 import { waitFor, type AppProcess } from '../support/app-process.ts';
 import { withAppLog } from '../support/app-log.ts';
+import { trackChild } from '../support/child-registry.ts';
 import type { SimPull, SimRepo } from '../support/github-sim.ts';
 import { createHarness, PROGRESS_MARKER, WEBHOOK_SECRET, type Harness } from '../support/harness.ts';
 import type { RecordedModelRequest, ScriptedTurn, ScriptFn } from '../support/model-sim.ts';
@@ -210,6 +211,7 @@ function runWorkerToExit(env: Record<string, string>, timeoutMs = 30_000): Promi
       env: { HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    trackChild(child);
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/util/logger.ts';
 import { leaseWorkdir, processWorkdir, removeOrphanWorkdirs, runFolder } from '../../src/worker/workdir.ts';
 import { withDirLock } from '../../src/workspace/dir-lock.ts';
 import { waitFor } from '../support/app-process.ts';
+import { trackChild } from '../support/child-registry.ts';
 
 const WORKDIR_MODULE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/worker/workdir.ts');
 // Short, so a stale lease takes a second rather than minutes; still well above the refresh.
@@ -42,7 +43,7 @@ async function startForeignWorker(root: string): Promise<{ child: ChildProcess; 
     process.stdout.write('ready ' + process.pid + '\\n');
     setInterval(() => {}, 1000);
   `;
-  const child = spawn('bwrap', ['--unshare-pid', '--die-with-parent', '--dev-bind', '/', '/', process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = trackChild(spawn('bwrap', ['--unshare-pid', '--die-with-parent', '--dev-bind', '/', '/', process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] }));
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const pid = await waitFor('the foreign worker', () => {
@@ -177,7 +178,7 @@ describe('leases judged by heartbeat, not by PID', () => {
       process.stdout.write('held\\n');
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = trackChild(spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] }));
     children.push(child);
     let output = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killTree, trackChild } from './child-registry.ts';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,12 +28,6 @@ export interface AppProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-// Every app process a test file started: whatever happens to the test, none outlives the file.
-const started = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-
 export interface StartOptions {
   /**
    * The working directory, where the process reads `.env`. By default the system's temporary
@@ -56,9 +51,10 @@ export async function startAppProcess(command: string, env: Record<string, strin
     cwd: options.cwd ?? os.tmpdir(),
     env: options.dotEnvPort === undefined ? { ...user, HOST: '127.0.0.1', ...env, PORT: String(port) } : { ...user, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a test that fails (or the global teardown) kills what it started.
+    detached: true,
   });
-  started.add(child);
-  child.on('exit', () => started.delete(child));
+  trackChild(child, { group: true });
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -75,7 +71,7 @@ export async function startAppProcess(command: string, env: Record<string, strin
       if (child.exitCode !== null) throw new Error(`ai-fix ${command} exited early:\n${output}`);
       if (await isReady()) break;
       if (Date.now() > deadline) {
-        child.kill('SIGKILL');
+        killTree(child.pid, true);
         await exited;
         throw new Error(`ai-fix ${command} did not become healthy within 60 s:\n${output}`);
       }
@@ -89,7 +85,9 @@ export async function startAppProcess(command: string, env: Record<string, strin
     output: () => output,
     waitForExit: () => exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null) child.kill(signal);
+      // SIGKILL is for clean-up: it takes the whole group (the worker's running commands too).
+      if (signal === 'SIGKILL') killTree(child.pid, true);
+      else if (child.exitCode === null) child.kill(signal);
       return exited;
     },
   };

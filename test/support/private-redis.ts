@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './app-process.ts';
+import { trackChild } from './child-registry.ts';
 
 /**
  * A Redis of the test's own, for outage tests that must not disturb the shared one. It keeps an
@@ -43,6 +44,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
         await fs.mkdir(dir);
       }
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+      trackChild(child);
       const deadline = Date.now() + 10_000;
       while (!(await answers(port))) {
         if (Date.now() > deadline) throw new Error('private redis-server did not start');

@@ -123,7 +123,7 @@ describe('a labelled issue becomes a tested pull request', () => {
     await waitFor('the pull request', () => h.github.pulls('acme', repo.name)[0], 90_000);
     await waitFor('the final progress comment', () => h.progressComment(repo, issueNumber)?.body.includes('finished'), 60_000);
     expect((await h.label(app, repo, issueNumber, { deliveryId })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await h.settle(app);
 
     expect(h.github.pulls('acme', repo.name)).toHaveLength(1);
     const jobs = await h.queue.getJobs([...ALL_STATES]);

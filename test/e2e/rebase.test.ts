@@ -133,7 +133,7 @@ describe('conflicts: the base branch moves, ai-fix merges it in', () => {
     const { repo, pr } = await withPullRequest('rebase-manual-only');
     const start = await headOf(repo, pr);
     await pushToMain(repo, { 'calc.js': MAIN_CALC, 'test.js': MAIN_TEST }, 'Coerce inputs; add multiply');
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await h.settle(app);
     expect(await rebaseJobs(repo)).toHaveLength(0);
     expect(await headOf(repo, pr)).toBe(start);
   }, 120_000);

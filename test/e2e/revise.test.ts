@@ -94,7 +94,7 @@ describe('reviewers ask, the agent revises', () => {
     const edited = await h.github.addPullComment('acme', repo.name, pr.number, { user: 'maintainer', body: 'nit', path: 'calc.js', line: 2 });
     await send('pull_request_review_comment', reviewCommentPayload({ repo, installationId, pull: pullRef(pr), comment: { id: edited.id, body: 'nit (edited)', path: 'calc.js', user: 'maintainer' }, action: 'edited' }));
 
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await h.settle(app);
     expect(await revisionJobs(repo)).toHaveLength(0);
     expect(h.github.reviewReplies('acme', repo.name, pr.number)).toHaveLength(0);
   }, 180_000);

@@ -5,6 +5,7 @@ import { TASK_QUEUE_NAME, type TaskJob, type TaskQueue } from '../../src/queue/t
 import { TASK_REQUEST_VERSION, type TaskRequest } from '../../src/queue/task-request.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { RepoSlots, waitingMessage } from '../../src/worker/repo-slots.ts';
+import { waitFor } from '../support/app-process.ts';
 import { connectTestRedis, deletePrefix, uniquePrefix } from '../support/redis.ts';
 
 const REPO_ID = 4711;
@@ -131,8 +132,15 @@ describe('per-repository slots (a Redis counting semaphore with leases)', () => 
 
     // Held past its first lease: renewal keeps it, so another job still waits.
     const firstLease = Number(await redis.zscore(slotsKey, a.job.id ?? ''));
-    await new Promise((resolve) => setTimeout(resolve, 4000));
-    const renewed = Number(await redis.zscore(slotsKey, a.job.id ?? ''));
+    const renewed = await waitFor('the lease renewed', async () => {
+      const score = Number(await redis.zscore(slotsKey, a.job.id ?? ''));
+      return score > firstLease ? score : undefined;
+    }, 15_000, 100);
+    // Past the first lease's end: a slot that was not renewed would have lapsed by now.
+    await waitFor('the first lease to have ended', async () => {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Number(micros) / 1000 > firstLease;
+    }, 15_000, 100);
     expect(renewed).toBeGreaterThan(firstLease);
     const b = await activeJob();
     await expect(limited.take(b.job, b.token, REPO_ID, undefined, async () => {})).rejects.toBeInstanceOf(DelayedError);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { addBugIssue, buggyCalculator } from '../fixtures/buggy-calculator.ts';
-import { startAppProcess, type AppProcess } from './app-process.ts';
+import { startAppProcess, waitFor, type AppProcess } from './app-process.ts';
 import { startGitHubSim, type GitHubSim, type SimComment, type SimRepo } from './github-sim.ts';
 import { startModelSim, type ModelSim } from './model-sim.ts';
 import { connectTestRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.ts';
@@ -37,6 +37,12 @@ export interface Harness {
     options?: { sender?: string; deliveryId?: string; label?: string; installationId?: number },
   ): Promise<{ status: number; body: string }>;
   progressComment(repo: SimRepo, issueNumber: number): SimComment | undefined;
+  /**
+   * A barrier instead of a fixed sleep before asserting that something did not happen: labels an
+   * issue as someone without write access and waits for the app's polite refusal, which comes
+   * after the deliveries sent before it were answered, decided by the intake, and written.
+   */
+  settle(app: AppProcess): Promise<void>;
   /** Kills every app process started so far, so a failed test leaves no worker to steal the next test's jobs. */
   stopApps(): Promise<void>;
   close(): Promise<void>;
@@ -106,6 +112,12 @@ export async function createHarness(name: string, options: { redisUrl?: string }
     },
     progressComment(repo, issueNumber) {
       return github.issueComments('acme', repo.name, issueNumber).find((c) => c.body.includes(PROGRESS_MARKER));
+    },
+    async settle(app) {
+      const marker = await harness.newRepo(`settle-${crypto.randomBytes(3).toString('hex')}`);
+      const issueNumber = harness.newIssue(marker, 'visitor');
+      await harness.label(app, marker, issueNumber, { sender: 'visitor' });
+      await waitFor('the settle comment', () => github.issueComments('acme', marker.name, issueNumber)[0], 30_000);
     },
     async stopApps() {
       await Promise.all(apps.splice(0).map((app) => app.stop('SIGKILL')));

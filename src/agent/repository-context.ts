@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isInside } from '../util/path-inside.ts';
 import { readRegularFile } from '../util/regular-file.ts';
 
 const INSTRUCTION_FILES = ['AGENTS.md', '.github/copilot-instructions.md', 'CLAUDE.md'];
@@ -15,7 +16,7 @@ export async function readRepoInstructions(root: string): Promise<Array<{ source
   for (const file of INSTRUCTION_FILES) {
     try {
       const real = await fs.realpath(path.join(root, file));
-      if (path.relative(realRoot, real).startsWith('..')) continue;
+      if (!isInside(realRoot, real)) continue;
       const text = (await readRegularFile(real, 4 * MAX_INSTRUCTIONS)).toString('utf8');
       if (text.trim()) found.push({ source: file, text: text.slice(0, MAX_INSTRUCTIONS) });
     } catch {

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isInside } from '../util/path-inside.ts';
 
 // ai-fix's own install: its node_modules/.bin (npm scripts put it first on PATH) must not become
 // the repository's jest or tsc, nor its Node the repository's Node.
@@ -25,11 +26,6 @@ export interface ToolchainView {
   unreachable: string[];
   /** The box's PATH and toolchain variables. */
   env: Record<string, string>;
-}
-
-function inside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
 /** Whether a user other than the owner can enter `dir` (every directory on the way has o+x). */
@@ -63,7 +59,7 @@ export async function toolchainView(host: { env: NodeJS.ProcessEnv; home: string
   }
   const pathDirs = (host.env.PATH ?? '/usr/local/bin:/usr/bin:/bin')
     .split(':')
-    .filter((dir) => path.isAbsolute(dir) && !inside(path.resolve(dir), OWN_ROOT) && !/[/\\]node_modules[/\\]/.test(dir) && !dir.includes('node-gyp-bin'));
+    .filter((dir) => path.isAbsolute(dir) && !isInside(OWN_ROOT, path.resolve(dir)) && !/[/\\]node_modules[/\\]/.test(dir) && !dir.includes('node-gyp-bin'));
   const exposed = new Set<string>();
   const home = await realDir(host.home);
   const candidates = [
@@ -78,7 +74,7 @@ export async function toolchainView(host: { env: NodeJS.ProcessEnv; home: string
   // A PATH directory inside the home that no known toolchain covers is shown by itself.
   for (const dir of pathDirs) {
     const real = await realDir(dir);
-    if (real && home && inside(real, home) && ![...exposed].some((e) => inside(real, e))) exposed.add(real);
+    if (real && home && isInside(home, real) && ![...exposed].some((e) => isInside(e, real))) exposed.add(real);
   }
   // Commands of a root worker run as other users, who cannot use what they cannot reach.
   const unreachable: string[] = [];

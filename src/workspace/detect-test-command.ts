@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { globMatcher } from '../util/glob.ts';
 import { shellQuote } from '../util/shell-quote.ts';
 import { directoriesToward, expandDirectoryGlobs, type EntryKind, isDir, isExecutable, isFile, join, type Layout, list, openLayout, readText, safeRelative } from './project-layout.ts';
 
@@ -36,7 +37,7 @@ export async function detectTestCommand(dir: string, options: DetectOptions = {}
 export async function findTestCommand(dir: string, options: DetectOptions = {}): Promise<TestCommand | null> {
   const paths = (options.paths ?? []).map(safeRelative).filter((p): p is string => !!p).slice(0, 20);
   for (const entry of options.configured ?? []) {
-    const hit = paths.find((p) => path.posix.matchesGlob(p, entry.path));
+    const hit = paths.find(globMatcher(entry.path));
     if (hit) return { command: entry.command, reason: `\`tests\` in .github/ai-fix.yml: ${entry.path} matches ${hit}` };
   }
   if (options.test) return { command: options.test, reason: '`test` in .github/ai-fix.yml' };

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { globMatcher } from '../util/glob.ts';
 import { readRegularFile } from '../util/regular-file.ts';
 
 /**
@@ -156,7 +157,7 @@ export async function expandDirectoryGlobs(layout: Layout, globs: readonly strin
           next.push(dir, ...(await subdirectories(layout, dir, 2)));
         } else if (/[*?[{]/.test(segment)) {
           for (const [name, kind] of (await list(layout, dir)) ?? []) {
-            if (kind === 'dir' && !name.startsWith('.') && path.posix.matchesGlob(name, segment)) next.push(join(dir, name));
+            if (kind === 'dir' && !name.startsWith('.') && globMatcher(segment)(name)) next.push(join(dir, name));
           }
         } else if (await isDir(layout, join(dir, segment))) {
           next.push(join(dir, segment));
@@ -166,7 +167,7 @@ export async function expandDirectoryGlobs(layout: Layout, globs: readonly strin
       current = next;
     }
     for (const dir of current) {
-      if (dir && !exclude.some((g) => path.posix.matchesGlob(dir, g))) found.add(dir);
+      if (dir && !exclude.some((g) => globMatcher(g)(dir))) found.add(dir);
       if (found.size >= limit) return [...found];
     }
   }

@@ -134,6 +134,20 @@ describe('search and list_files', () => {
     expect(globbed).toContain('src/a.ts');
     expect(globbed).not.toContain('ci.yml');
   });
+
+  it('reads a glob the same way in list_files and search: braces, dot files, case, new files', async () => {
+    await fs.mkdir(path.join(root, 'lib/.hidden'), { recursive: true });
+    await fs.writeFile(path.join(root, 'lib/one.js'), 'const marker = "glob-probe";\n');
+    await fs.writeFile(path.join(root, 'lib/.hidden/two.ts'), 'const marker = "glob-probe";\n');
+    await fs.writeFile(path.join(root, 'lib/Three.TS'), 'const marker = "glob-probe";\n');
+    await fs.writeFile(path.join(root, 'lib/four.md'), 'glob-probe\n');
+    const glob = 'lib/**/*.{js,ts}';
+    const listed = (await call('list_files', { pattern: glob })).output.split('\n').slice(1).sort();
+    const searched = [...new Set((await call('search', { query: 'glob-probe', regex: null, path_glob: glob })).output.split('\n').slice(1).map((line) => line.split(':')[0]))].sort();
+    expect(listed).toEqual(['lib/.hidden/two.ts', 'lib/one.js']);
+    expect(searched).toEqual(listed);
+    expect((await call('search', { query: 'glob-probe', regex: null, path_glob: 'nothing/**' })).output).toContain('no files match path_glob');
+  });
 });
 
 describe('run_shell and run_tests', () => {

@@ -17,6 +17,18 @@ describe('protected paths', () => {
     }
   });
 
+  it('protects what lies inside a folder that a glob names, however the path is spelled', () => {
+    const named = protectedPathGlobs(['secrets', 'infra/*']);
+    for (const path of ['secrets/prod.key', 'infra/db/schema.sql', './.github/workflows/ci.yml', 'src/../.github/workflows/ci.yml', '.github//workflows/ci.yml']) {
+      expect(`${path}: ${isProtectedPath(path, named)}`).toBe(`${path}: true`);
+    }
+  });
+
+  it('counts case, as GitHub does: .GITHUB/workflows is not where Actions reads workflows', () => {
+    expect(isProtectedPath('.GITHUB/workflows/ci.yml', globs)).toBe(false);
+    expect(isProtectedPath('Deploy/app.yaml', globs)).toBe(false);
+  });
+
   it('leaves everything else alone', () => {
     for (const path of ['.github/dependabot.yml', '.github/ISSUE_TEMPLATE/bug.md', 'src/workflows.ts', 'deployment.md', 'config/dev.env', 'scripts/sub/x.sh', 'pem.txt']) {
       expect(`${path}: ${isProtectedPath(path, globs)}`).toBe(`${path}: false`);

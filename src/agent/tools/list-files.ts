@@ -1,25 +1,22 @@
-import { objectSchema, ToolInputError, type AgentTool } from './tool.ts';
+import { globMatcher, hasWildcards } from '../../util/glob.ts';
+import { objectSchema, ToolInputError, type AgentTool, type ToolContext } from './tool.ts';
 
 const MAX_FILES = 300;
 
 export const listFilesTool: AgentTool = {
   name: 'list_files',
-  description: 'List the repository\'s files (tracked and new, ignoring .gitignore\'d ones) whose path contains `pattern` (case-insensitive) or matches it as a glob like "src/**/*.ts".',
+  description:
+    'List the repository\'s files (tracked and new, ignoring .gitignore\'d ones). `pattern` with a wildcard is a glob from the repository root ("src/**/*.ts", "**/*.{js,ts}"; case counts); without one, a substring of the path (any case).',
   parameters: objectSchema({
-    pattern: { type: ['string', 'null'], description: 'Substring or glob; null lists everything' },
+    pattern: { type: ['string', 'null'], description: 'Glob or substring; null lists everything' },
   }),
   async run(args, context) {
     const pattern = typeof args.pattern === 'string' ? args.pattern.trim() : '';
-    const listed = await context.runGit(['ls-files', '--cached', '--others', '--exclude-standard']);
-    if (listed.exitCode !== 0) throw new ToolInputError(`list_files failed: ${listed.output.trim().split('\n').slice(-3).join(' / ')}`);
-    let files = listed.output.split('\n').filter(Boolean);
+    let files = await repositoryFiles(context, 'list_files');
     if (pattern) {
-      const isGlob = /[*?[]/.test(pattern);
-      const matcher = isGlob
-        ? new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*\*\/?/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '(?:.*/)?')}$`, 'i')
-        : null;
       const needle = pattern.toLowerCase();
-      files = files.filter((file) => (matcher ? matcher.test(file) : file.toLowerCase().includes(needle)));
+      const matches = hasWildcards(pattern) ? globMatcher(pattern) : (file: string) => file.toLowerCase().includes(needle);
+      files = files.filter(matches);
     }
     if (files.length === 0) return { output: `no files match ${JSON.stringify(pattern)}` };
     const shown = files.slice(0, MAX_FILES).join('\n');
@@ -27,3 +24,11 @@ export const listFilesTool: AgentTool = {
     return { output: `${files.length} files\n${shown}${more}` };
   },
 };
+
+/** The files git would see in the checkout (tracked, and new ones not ignored), listed inside the box. */
+export async function repositoryFiles(context: Pick<ToolContext, 'runGit'>, tool: string): Promise<string[]> {
+  // -z: names exactly as they are (no quoting of unusual characters).
+  const listed = await context.runGit(['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
+  if (listed.exitCode !== 0) throw new ToolInputError(`${tool} failed: ${listed.output.trim().split('\n').slice(-3).join(' / ')}`);
+  return [...new Set(listed.output.split('\0').filter(Boolean))];
+}

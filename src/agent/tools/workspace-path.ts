@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isProtectedPath } from '../../security/protected-paths.ts';
+import { isInside } from '../../util/path-inside.ts';
 import { ToolInputError } from './tool.ts';
 
 const MAX_LINKS = 40;
@@ -35,12 +36,12 @@ export async function resolveInWorkspace(
 ): Promise<{ absolute: string; relative: string; real: string }> {
   const absolute = path.resolve(root, given);
   const relative = path.relative(root, absolute);
-  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+  if (!isInside(root, absolute)) {
     throw new ToolInputError(`${given}: outside the repository; use a path relative to the repository root`);
   }
   const real = await followLinks(absolute);
   const realRelative = path.relative(root, real);
-  if (realRelative.startsWith('..') || path.isAbsolute(realRelative)) {
+  if (!isInside(root, real)) {
     throw new ToolInputError(`${given}: resolves through a symbolic link to outside the repository`);
   }
   if ([relative, realRelative].some((p) => p.split(path.sep).includes('.git'))) {

@@ -1,6 +1,7 @@
 // `npm run bench [-- <part> …] [--option value …]`: runs the named parts (all when none is named).
 import { runAgentBench } from './agent.ts';
 import { runQueueBench } from './queue.ts';
+import { runSecretsBench } from './secrets.ts';
 import { runSetupCacheBench } from './setup-cache.ts';
 import { runThroughputBench } from './throughput.ts';
 import { runWebhooksBench } from './webhooks.ts';
@@ -13,6 +14,7 @@ const PARTS: Record<string, (options: Map<string, string>) => Promise<boolean>> 
   throughput: runThroughputBench,
   agent: runAgentBench,
   'setup-cache': runSetupCacheBench,
+  secrets: runSecretsBench,
 };
 
 const args = process.argv.slice(2);

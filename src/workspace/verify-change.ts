@@ -79,7 +79,7 @@ export async function verifyChange(
   const tree = (await run(['write-tree'])).trim();
   const files = (await changedEntries(run, base)).map(({ status, path }) => ({ status, path }));
   const diff = await run(['-c', 'core.quotePath=false', 'diff-index', '--cached', '-p', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', base]);
-  return { tree, files, leftOut, secrets: scanDiff(diff, options.knownSecrets) };
+  return { tree, files, leftOut, secrets: await scanDiff(diff, options.knownSecrets) };
 }
 
 async function changedEntries(run: Git, base: string): Promise<Entry[]> {

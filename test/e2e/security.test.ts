@@ -407,7 +407,7 @@ Promise.all(tries).then((results) => {
         finish('Fixed add.'),
       ]);
       expect(comment.body).toContain('could not finish');
-      expect(comment.body).toContain('`config.js` line 3 (GitHub token)');
+      expect(comment.body).toContain('`config.js` line 3 (GitHub Token)');
       expect(comment.body).not.toContain(planted);
       expect(await github.branchSha('acme', repo.name, `ai-fix/issue-${issueNumber}`)).toBeNull();
       expect(github.pulls('acme', repo.name)).toHaveLength(0);

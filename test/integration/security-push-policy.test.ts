@@ -96,7 +96,7 @@ describe('push policy and the final review of the diff', () => {
     const { change } = await sealAndCommit(workspace, 'leak', { protectedPaths: protectedPathGlobs([]) });
     expect(change.secrets).toEqual([
       { file: 'README.md', line: 2, kind: expect.stringContaining('API_KEY') },
-      { file: 'src/new.js', line: 2, kind: 'GitHub token' },
+      { file: 'src/new.js', line: 2, kind: 'GitHub Token' },
     ]);
   });
 

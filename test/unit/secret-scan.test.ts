@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { credentialIn, scanDiff, shannonEntropy } from '../../src/security/secret-scan.ts';
+import { addedFilesDiff, credentials, ordinary } from '../fixtures/secrets-corpus.ts';
 
 const random = (length: number) => Array.from({ length }, (_, i) => 'aZ3kP9xQ2mW7vB4nR8tY1cL6hJ5fD0gS'[(i * 7 + 3) % 32]).join('');
 
@@ -87,16 +88,45 @@ describe('scanning a diff', () => {
     `-ghp_${'q1W2'.repeat(9)}`,
   ].join('\n');
 
-  it('names the file, line and kind of every credential added, never deleted ones', () => {
-    expect(scanDiff(diff)).toEqual([
-      { file: 'src/config.js', line: 5, kind: 'GitHub token' },
+  it('names the file, line and kind of every credential added, never deleted ones', async () => {
+    expect(await scanDiff(diff)).toEqual([
+      { file: 'src/config.js', line: 5, kind: 'GitHub Token' },
       { file: 'src/config.js', line: 22, kind: expect.stringContaining('`apiKey`') },
       { file: 'deploy/key.pem', line: 1, kind: 'private key' },
-      { file: 'tricky.c', line: 2, kind: 'GitHub token' },
+      { file: 'tricky.c', line: 2, kind: 'GitHub Token' },
     ]);
   });
 
-  it('never carries the secret itself', () => {
-    expect(JSON.stringify(scanDiff(diff))).not.toMatch(/ghp_|MIIE/);
+  it('never carries the secret itself', async () => {
+    expect(JSON.stringify(await scanDiff(diff))).not.toMatch(/ghp_|MIIE/);
+  });
+
+  it("puts the installation's own secrets first, whatever their shape", async () => {
+    const own = `whsec-${random(12)}`;
+    const findings = await scanDiff(['diff --git a/a.txt b/a.txt', '--- a/a.txt', '+++ b/a.txt', '@@ -0,0 +1 @@', `+hook = "${own}" # ghp_${'a1B2'.repeat(9)}`].join('\n'), [own]);
+    expect(findings).toEqual([{ file: 'a.txt', line: 1, kind: 'a credential of this ai-fix installation' }]);
+  });
+
+  it('cannot be switched off by the text it scans (secretlint-disable comments)', async () => {
+    const token = `ghp_${'k7Lm'.repeat(9)}`;
+    const lines = ['// secretlint-disable', `const a = "${token}"; // secretlint-disable-line`, `const b = "SG.${random(22)}.${random(43)}";`, '// secretlint-enable'];
+    const findings = await scanDiff(['diff --git a/x.js b/x.js', '--- a/x.js', '+++ b/x.js', `@@ -0,0 +1,${lines.length} @@`, ...lines.map((l) => `+${l}`)].join('\n'));
+    expect(findings.map((f) => f.line)).toEqual([2, 3]);
+  });
+});
+
+describe('the corpus of real-shaped credentials and ordinary code', () => {
+  it('finds every credential but one (a Twilio token, 32 bare hex digits) at a line that holds it, and says what it is without its value', async () => {
+    const findings = await scanDiff(addedFilesDiff(credentials));
+    const missed = credentials.filter((c) => !findings.some((f) => f.file === c.file && c.lines?.includes(f.line))).map((c) => c.kind);
+    expect(missed).toEqual(['Twilio auth token']);
+    const report = JSON.stringify(findings);
+    for (const c of credentials) {
+      for (const value of c.content.match(/[A-Za-z0-9_+/-]{24,}/g) ?? []) expect(report).not.toContain(value);
+    }
+  });
+
+  it('finds nothing in ordinary code that looks random', async () => {
+    expect(await scanDiff(addedFilesDiff(ordinary))).toEqual([]);
   });
 });

@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { answerGraphql, GqlError, type GqlObject, type GqlResolver } from './github-sim-graphql.ts';
 
 export type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
@@ -993,347 +994,56 @@ interface CommitInfo {
   message: string;
 }
 
-// ---- a GraphQL subset: enough syntax for octokit.graphql documents (no fragments) ----
-
-interface GqlToken {
-  kind: 'punct' | 'name' | 'string' | 'number' | 'eof';
-  value: string;
-  line: number;
-  column: number;
+/** The hypermedia links GitHub puts in every user object. */
+function userUrls(api: string): Record<string, string> {
+  return {
+    followers_url: `${api}/followers`,
+    following_url: `${api}/following{/other_user}`,
+    gists_url: `${api}/gists{/gist_id}`,
+    starred_url: `${api}/starred{/owner}{/repo}`,
+    subscriptions_url: `${api}/subscriptions`,
+    organizations_url: `${api}/orgs`,
+    repos_url: `${api}/repos`,
+    events_url: `${api}/events{/privacy}`,
+    received_events_url: `${api}/received_events`,
+  };
 }
 
-type GqlValue =
-  | { kind: 'variable'; name: string }
-  | { kind: 'literal'; value: unknown }
-  | { kind: 'list'; items: GqlValue[] }
-  | { kind: 'object'; fields: Map<string, GqlValue> };
-
-interface GqlField {
-  alias: string;
-  name: string;
-  args: Map<string, GqlValue>;
-  selections: GqlField[];
-  line: number;
-  column: number;
-}
-
-interface GqlOperation {
-  kind: 'query' | 'mutation' | 'subscription';
-  name: string | undefined;
-  selections: GqlField[];
-}
-
-class GqlError extends Error {
-  extra: Record<string, unknown>;
-  constructor(message: string, extra: Record<string, unknown> = {}) {
-    super(message);
-    this.extra = extra;
-  }
-}
-
-function gqlTokenize(source: string): GqlToken[] {
-  const tokens: GqlToken[] = [];
-  let i = 0;
-  let line = 1;
-  let lineStart = 0;
-  const at = (): { line: number; column: number } => ({ line, column: i - lineStart + 1 });
-  while (i < source.length) {
-    const ch = source[i] ?? '';
-    if (ch === '\n') {
-      i++;
-      line++;
-      lineStart = i;
-    } else if (/[\s,\uFEFF]/.test(ch)) {
-      i++;
-    } else if (ch === '#') {
-      while (i < source.length && source[i] !== '\n') i++;
-    } else if (source.startsWith('...', i)) {
-      tokens.push({ kind: 'punct', value: '...', ...at() });
-      i += 3;
-    } else if ('!$&()[]{}:=@|'.includes(ch)) {
-      tokens.push({ kind: 'punct', value: ch, ...at() });
-      i++;
-    } else if (/[_A-Za-z]/.test(ch)) {
-      const m = /^[_A-Za-z][_0-9A-Za-z]*/.exec(source.slice(i));
-      tokens.push({ kind: 'name', value: m?.[0] ?? ch, ...at() });
-      i += m?.[0].length ?? 1;
-    } else if (/[-\d]/.test(ch)) {
-      const m = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(source.slice(i));
-      if (!m) throw new GqlError(`Parse error on "${ch}" at [${line}, ${i - lineStart + 1}]`, { locations: [at()] });
-      tokens.push({ kind: 'number', value: m[0], ...at() });
-      i += m[0].length;
-    } else if (source.startsWith('"""', i)) {
-      const start = at();
-      const end = source.indexOf('"""', i + 3);
-      if (end < 0) throw new GqlError('Parse error: unterminated string', { locations: [start] });
-      const raw = source.slice(i + 3, end);
-      tokens.push({ kind: 'string', value: raw.replaceAll('\\"""', '"""'), ...start });
-      for (const c of raw) if (c === '\n') line++;
-      i = end + 3;
-      lineStart = source.lastIndexOf('\n', i - 1) + 1;
-    } else if (ch === '"') {
-      const start = at();
-      let j = i + 1;
-      while (j < source.length && source[j] !== '"' && source[j] !== '\n') j += source[j] === '\\' ? 2 : 1;
-      if (source[j] !== '"') throw new GqlError('Parse error: unterminated string', { locations: [start] });
-      // GraphQL's escapes are a subset of JSON's.
-      tokens.push({ kind: 'string', value: JSON.parse(source.slice(i, j + 1)) as string, ...start });
-      i = j + 1;
-    } else {
-      throw new GqlError(`Parse error on "${ch}" at [${line}, ${i - lineStart + 1}]`, { locations: [at()] });
-    }
-  }
-  tokens.push({ kind: 'eof', value: '', ...at() });
-  return tokens;
-}
-
-function gqlParse(source: string): GqlOperation[] {
-  const tokens = gqlTokenize(source);
-  let pos = 0;
-  const peek = (): GqlToken => tokens[pos] ?? { kind: 'eof', value: '', line: 0, column: 0 };
-  const next = (): GqlToken => {
-    const t = peek();
-    if (t.kind !== 'eof') pos++;
-    return t;
+/** The hypermedia links GitHub puts in every repository object (the sim serves some of them). */
+function repositoryUrls(api: string): Record<string, string> {
+  const links: Record<string, string> = {
+    forks_url: 'forks',
+    keys_url: 'keys{/key_id}',
+    collaborators_url: 'collaborators{/collaborator}',
+    teams_url: 'teams',
+    hooks_url: 'hooks',
+    issue_events_url: 'issues/events{/number}',
+    events_url: 'events',
+    assignees_url: 'assignees{/user}',
+    tags_url: 'tags',
+    blobs_url: 'git/blobs{/sha}',
+    git_tags_url: 'git/tags{/sha}',
+    git_refs_url: 'git/refs{/sha}',
+    trees_url: 'git/trees{/sha}',
+    statuses_url: 'statuses/{sha}',
+    languages_url: 'languages',
+    stargazers_url: 'stargazers',
+    contributors_url: 'contributors',
+    subscribers_url: 'subscribers',
+    subscription_url: 'subscription',
+    commits_url: 'commits{/sha}',
+    git_commits_url: 'git/commits{/sha}',
+    issue_comment_url: 'issues/comments{/number}',
+    compare_url: 'compare/{base}...{head}',
+    merges_url: 'merges',
+    archive_url: '{archive_format}{/ref}',
+    downloads_url: 'downloads',
+    milestones_url: 'milestones{/number}',
+    notifications_url: 'notifications{?since,all,participating}',
+    releases_url: 'releases{/id}',
+    deployments_url: 'deployments',
   };
-  const fail = (t: GqlToken): never => {
-    const what = t.kind === 'eof' ? 'end of file' : `"${t.value}" (${t.kind.toUpperCase()})`;
-    throw new GqlError(`Parse error on ${what} at [${t.line}, ${t.column}]`, {
-      locations: [{ line: t.line, column: t.column }],
-    });
-  };
-  const isPunct = (value: string): boolean => peek().kind === 'punct' && peek().value === value;
-  const expectPunct = (value: string): void => {
-    if (!isPunct(value)) fail(peek());
-    next();
-  };
-  const name = (): string => {
-    const t = next();
-    if (t.kind !== 'name') fail(t);
-    return t.value;
-  };
-  const value = (): GqlValue => {
-    const t = peek();
-    if (isPunct('$')) {
-      next();
-      return { kind: 'variable', name: name() };
-    }
-    if (isPunct('[')) {
-      next();
-      const items: GqlValue[] = [];
-      while (!isPunct(']')) items.push(value());
-      next();
-      return { kind: 'list', items };
-    }
-    if (isPunct('{')) {
-      next();
-      const fields = new Map<string, GqlValue>();
-      while (!isPunct('}')) {
-        const key = name();
-        expectPunct(':');
-        fields.set(key, value());
-      }
-      next();
-      return { kind: 'object', fields };
-    }
-    next();
-    if (t.kind === 'string') return { kind: 'literal', value: t.value };
-    if (t.kind === 'number') return { kind: 'literal', value: Number(t.value) };
-    if (t.kind === 'name') {
-      if (t.value === 'true' || t.value === 'false') return { kind: 'literal', value: t.value === 'true' };
-      if (t.value === 'null') return { kind: 'literal', value: null };
-      return { kind: 'literal', value: t.value }; // an enum value
-    }
-    return fail(t);
-  };
-  const args = (): Map<string, GqlValue> => {
-    const out = new Map<string, GqlValue>();
-    if (!isPunct('(')) return out;
-    next();
-    while (!isPunct(')')) {
-      const key = name();
-      expectPunct(':');
-      out.set(key, value());
-    }
-    next();
-    return out;
-  };
-  const directives = (): void => {
-    while (isPunct('@')) {
-      next();
-      name();
-      args();
-    }
-  };
-  const selectionSet = (): GqlField[] => {
-    expectPunct('{');
-    const fields: GqlField[] = [];
-    while (!isPunct('}')) {
-      if (isPunct('...')) throw new GqlError('github-sim: fragments are not supported');
-      const t = peek();
-      const alias = name();
-      let fieldName = alias;
-      if (isPunct(':')) {
-        next();
-        fieldName = name();
-      }
-      const fieldArgs = args();
-      directives();
-      const selections = isPunct('{') ? selectionSet() : [];
-      fields.push({ alias, name: fieldName, args: fieldArgs, selections, line: t.line, column: t.column });
-    }
-    next();
-    return fields;
-  };
-  const operations: GqlOperation[] = [];
-  while (peek().kind !== 'eof') {
-    if (isPunct('{')) {
-      operations.push({ kind: 'query', name: undefined, selections: selectionSet() });
-      continue;
-    }
-    const keyword = peek();
-    if (keyword.kind !== 'name' || !['query', 'mutation', 'subscription'].includes(keyword.value)) {
-      if (keyword.kind === 'name' && keyword.value === 'fragment') throw new GqlError('github-sim: fragments are not supported');
-      fail(keyword);
-    }
-    next();
-    const opName = peek().kind === 'name' ? name() : undefined;
-    if (isPunct('(')) {
-      // Variable definitions only declare types; values come from `variables`, so skip them.
-      let depth = 0;
-      do {
-        const t = next();
-        if (t.kind === 'eof') fail(t);
-        if (t.kind === 'punct' && (t.value === '(' || t.value === '[')) depth++;
-        if (t.kind === 'punct' && (t.value === ')' || t.value === ']')) depth--;
-      } while (depth > 0);
-    }
-    directives();
-    operations.push({
-      kind: keyword.value as GqlOperation['kind'],
-      name: opName,
-      selections: selectionSet(),
-    });
-  }
-  return operations;
-}
-
-/** The part of GitHub's schema the sim answers: field name → type name (scalars are absent as keys). */
-const GQL_SCHEMA: Record<string, Record<string, string>> = {
-  Query: { repository: 'Repository' },
-  Mutation: {
-    markPullRequestReadyForReview: 'MarkPullRequestReadyForReviewPayload',
-    convertPullRequestToDraft: 'ConvertPullRequestToDraftPayload',
-  },
-  MarkPullRequestReadyForReviewPayload: { clientMutationId: 'String', pullRequest: 'PullRequest' },
-  ConvertPullRequestToDraftPayload: { clientMutationId: 'String', pullRequest: 'PullRequest' },
-  Repository: { id: 'ID', databaseId: 'Int', name: 'String', nameWithOwner: 'String', url: 'URI', pullRequest: 'PullRequest' },
-  PullRequest: {
-    id: 'ID',
-    databaseId: 'Int',
-    number: 'Int',
-    title: 'String',
-    body: 'String',
-    url: 'URI',
-    permalink: 'URI',
-    isDraft: 'Boolean',
-    state: 'PullRequestState',
-    closed: 'Boolean',
-    merged: 'Boolean',
-    headRefName: 'String',
-    headRefOid: 'GitObjectID',
-    baseRefName: 'String',
-    updatedAt: 'DateTime',
-  },
-};
-
-/** GitHub validates the whole document before running anything; these are its error shapes. */
-function gqlValidate(type: string, fields: GqlField[], path: string[], errors: Record<string, unknown>[]): void {
-  const schema = GQL_SCHEMA[type] ?? {};
-  for (const field of fields) {
-    const where = { locations: [{ line: field.line, column: field.column }], path: [...path, field.alias] };
-    if (field.name === '__typename') continue;
-    const fieldType = schema[field.name];
-    if (fieldType === undefined) {
-      errors.push({
-        ...where,
-        extensions: { code: 'undefinedField', typeName: type, fieldName: field.name },
-        message: `Field '${field.name}' doesn't exist on type '${type}'`,
-      });
-      continue;
-    }
-    const isObject = fieldType in GQL_SCHEMA;
-    if (isObject && field.selections.length === 0) {
-      errors.push({
-        ...where,
-        extensions: { code: 'selectionMismatch', nodeName: `field '${field.name}'`, typeName: fieldType },
-        message: `Field must have selections (field '${field.name}' returns ${fieldType} but has no selections. Did you mean '${field.name} { ... }'?)`,
-      });
-    } else if (!isObject && field.selections.length > 0) {
-      errors.push({
-        ...where,
-        extensions: { code: 'selectionMismatch', nodeName: `field '${field.name}'`, typeName: fieldType },
-        message: `Selections can't be made on scalars (field '${field.name}' returns ${fieldType} but has selections [${field.selections.map((f) => f.name).join(', ')}])`,
-      });
-    } else if (isObject) {
-      gqlValidate(fieldType, field.selections, [...path, field.alias], errors);
-    }
-  }
-}
-
-function gqlArgValue(value: GqlValue, variables: Record<string, unknown>): unknown {
-  switch (value.kind) {
-    case 'variable':
-      return variables[value.name];
-    case 'literal':
-      return value.value;
-    case 'list':
-      return value.items.map((item) => gqlArgValue(item, variables));
-    case 'object':
-      return Object.fromEntries([...value.fields].map(([k, v]) => [k, gqlArgValue(v, variables)]));
-  }
-}
-
-/**
- * A resolved GraphQL object: plain values, or functions of the field's arguments for fields that
- * take them (or do work, like mutations).
- */
-type GqlObject = { __typename: string; [field: string]: unknown };
-type GqlResolver = (args: Record<string, unknown>) => unknown;
-
-async function gqlExecute(
-  object: GqlObject,
-  fields: GqlField[],
-  variables: Record<string, unknown>,
-  path: Array<string | number>,
-  errors: Record<string, unknown>[],
-): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  for (const field of fields) {
-    const fieldPath = [...path, field.alias];
-    try {
-      let value = object[field.name];
-      if (typeof value === 'function') {
-        const args = Object.fromEntries([...field.args].map(([k, v]) => [k, gqlArgValue(v, variables)]));
-        value = await (value as GqlResolver)(args);
-      }
-      if (value && typeof value === 'object' && field.selections.length > 0) {
-        out[field.alias] = await gqlExecute(value as GqlObject, field.selections, variables, fieldPath, errors);
-      } else {
-        out[field.alias] = value ?? null;
-      }
-    } catch (err) {
-      if (!(err instanceof GqlError)) throw err;
-      out[field.alias] = null;
-      errors.push({
-        ...err.extra,
-        path: fieldPath,
-        locations: [{ line: field.line, column: field.column }],
-        message: err.message,
-      });
-    }
-  }
-  return out;
+  return Object.fromEntries(Object.entries(links).map(([key, rest]) => [key, `${api}/${rest}`]));
 }
 
 class Sim implements GitHubSim {
@@ -2498,6 +2208,7 @@ class Sim implements GitHubSim {
       gravatar_id: '',
       url: `${this.apiUrl}/users/${encodeURIComponent(login)}`,
       html_url: type === 'Bot' ? `${this.url}/apps/${this.appSlug}` : `${this.url}/${login}`,
+      ...userUrls(`${this.apiUrl}/users/${encodeURIComponent(login)}`),
       type,
       site_admin: false,
     };
@@ -2533,6 +2244,7 @@ class Sim implements GitHubSim {
       branches_url: `${api}/branches{/branch}`,
       comments_url: `${api}/comments{/number}`,
       labels_url: `${api}/labels{/name}`,
+      ...repositoryUrls(api),
       git_url: `git://${this.host}/${r.fullName}.git`,
       ssh_url: `git@${this.host.split(':')[0] ?? this.host}:${r.fullName}.git`,
       clone_url: r.cloneUrl,
@@ -2546,9 +2258,16 @@ class Sim implements GitHubSim {
       has_downloads: true,
       archived: false,
       disabled: false,
+      has_pages: false,
+      has_discussions: false,
+      mirror_url: null,
+      license: null,
+      forks: 0,
       forks_count: 0,
       stargazers_count: 0,
+      watchers: 0,
       watchers_count: 0,
+      open_issues: openIssues,
       open_issues_count: openIssues,
       topics: [],
       default_branch: r.defaultBranch,
@@ -2680,7 +2399,9 @@ class Sim implements GitHubSim {
       issue_url: `${this.repoApi(state)}/issues/${issue.number}`,
       commits_url: `${api}/commits`,
       review_comments_url: `${api}/comments`,
+      review_comment_url: `${this.repoApi(state)}/pulls/comments{/number}`,
       comments_url: `${this.repoApi(state)}/issues/${issue.number}/comments`,
+      statuses_url: `${this.repoApi(state)}/statuses/${headSha}`,
       number: issue.number,
       state: issue.state,
       locked: false,
@@ -2721,6 +2442,16 @@ class Sim implements GitHubSim {
         sha: baseSha,
         user: ownerJson,
         repo: repoJson,
+      },
+      _links: {
+        self: { href: api },
+        html: { href: html },
+        issue: { href: `${this.repoApi(state)}/issues/${issue.number}` },
+        comments: { href: `${this.repoApi(state)}/issues/${issue.number}/comments` },
+        review_comments: { href: `${api}/comments` },
+        review_comment: { href: `${this.repoApi(state)}/pulls/comments{/number}` },
+        commits: { href: `${api}/commits` },
+        statuses: { href: `${this.repoApi(state)}/statuses/${headSha}` },
       },
       author_association: this.association(state, issue.user.login),
       auto_merge: null,
@@ -3465,7 +3196,6 @@ class Sim implements GitHubSim {
   private async pullRequestNode(state: RepoState, issue: IssueState & { pull: PullState }): Promise<GqlObject> {
     const { head } = await this.pullShas(state, issue);
     return {
-      __typename: 'PullRequest',
       id: nodeId('PR', issue.id),
       databaseId: issue.id,
       number: issue.number,
@@ -3484,8 +3214,9 @@ class Sim implements GitHubSim {
     };
   }
 
-  private graphqlRoot(kind: GqlOperation['kind']): GqlObject {
-    const setDraft = (typename: string, draft: boolean): GqlResolver => async (args) => {
+  /** The root of queries and mutations alike (graphql-js picks the fields of the operation's type). */
+  private graphqlRoot(): GqlObject {
+    const setDraft = (draft: boolean): GqlResolver => async (args) => {
       const input = args.input && typeof args.input === 'object' ? (args.input as Record<string, unknown>) : {};
       const { state, issue } = this.findPullByNodeId(input.pullRequestId);
       if (issue.state !== 'open') throw new GqlError('Pull request is closed', { type: 'UNPROCESSABLE' });
@@ -3494,20 +3225,13 @@ class Sim implements GitHubSim {
         issue.updatedAt = isoNow();
       }
       return {
-        __typename: typename,
         clientMutationId: typeof input.clientMutationId === 'string' ? input.clientMutationId : null,
         pullRequest: await this.pullRequestNode(state, issue),
       };
     };
-    if (kind === 'mutation') {
-      return {
-        __typename: 'Mutation',
-        markPullRequestReadyForReview: setDraft('MarkPullRequestReadyForReviewPayload', false),
-        convertPullRequestToDraft: setDraft('ConvertPullRequestToDraftPayload', true),
-      };
-    }
     return {
-      __typename: 'Query',
+      markPullRequestReadyForReview: setDraft(false),
+      convertPullRequestToDraft: setDraft(true),
       repository: (args: Record<string, unknown>) => {
         const state = this.findRepo(String(args.owner), String(args.name));
         if (!state) {
@@ -3516,7 +3240,6 @@ class Sim implements GitHubSim {
           });
         }
         return {
-          __typename: 'Repository',
           id: nodeId('R', state.repo.id),
           databaseId: state.repo.id,
           name: state.repo.name,
@@ -3571,36 +3294,7 @@ class Sim implements GitHubSim {
       return { status: fault.status, json: new ApiError(fault.status, fault.options.message).body, headers: fault.options.headers };
     }
     const request = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
-    if (typeof request.query !== 'string') {
-      return { status: 200, json: { errors: [{ message: 'A query attribute must be specified and must be a string.' }] } };
-    }
-    const variables =
-      request.variables && typeof request.variables === 'object' ? (request.variables as Record<string, unknown>) : {};
-    try {
-      const operations = gqlParse(request.query);
-      const operation =
-        typeof request.operationName === 'string'
-          ? operations.find((op) => op.name === request.operationName)
-          : operations.length === 1
-            ? operations[0]
-            : undefined;
-      if (!operation) {
-        return { status: 200, json: { errors: [{ message: 'An operation name is required' }] } };
-      }
-      if (operation.kind === 'subscription') {
-        return { status: 200, json: { errors: [{ message: 'Subscriptions are not supported' }] } };
-      }
-      const rootType = operation.kind === 'mutation' ? 'Mutation' : 'Query';
-      const invalid: Record<string, unknown>[] = [];
-      gqlValidate(rootType, operation.selections, [operation.kind === 'mutation' ? 'mutation' : 'query'], invalid);
-      if (invalid.length > 0) return { status: 200, json: { errors: invalid } };
-      const errors: Record<string, unknown>[] = [];
-      const data = await gqlExecute(this.graphqlRoot(operation.kind), operation.selections, variables, [], errors);
-      return { status: 200, json: errors.length > 0 ? { data, errors } : { data } };
-    } catch (err) {
-      if (err instanceof GqlError) return { status: 200, json: { errors: [{ ...err.extra, message: err.message }] } };
-      throw err;
-    }
+    return { status: 200, json: await answerGraphql(request, this.graphqlRoot()) };
   }
 
   // ---- helpers for handlers ----
@@ -3907,7 +3601,10 @@ class Sim implements GitHubSim {
       route('GET', `^/users/${SEG}$`, (_ctx, [login = '']) => {
         const bot = login.toLowerCase() === this.botLogin.toLowerCase();
         if (!bot && !this.userIds.has(login.toLowerCase())) throw new ApiError(404);
-        return { status: 200, json: this.userJson(bot ? this.botLogin : login, bot ? 'Bot' : 'User') };
+        const user = this.userJson(bot ? this.botLogin : login, bot ? 'Bot' : 'User');
+        // The public profile's fields, as GitHub shows them for a user who filled in nothing.
+        const profile = { name: null, company: null, blog: '', location: null, email: null, hireable: null, bio: null, public_repos: 0, public_gists: 0, followers: 0, following: 0, created_at: this.startedAt, updated_at: this.startedAt };
+        return { status: 200, json: { ...user, ...profile } };
       }),
 
       // -- orgs --
@@ -3923,7 +3620,8 @@ class Sim implements GitHubSim {
       // -- repos --
       route('GET', `${REPO}$`, (_ctx, [owner = '', name = '']) => ({
         status: 200,
-        json: this.repoJson(this.repoOr404(owner, name)),
+        // The single-repository endpoint adds the counts GitHub's full repository carries.
+        json: { ...this.repoJson(this.repoOr404(owner, name)), subscribers_count: 0, network_count: 0 },
       })),
       route('GET', `${REPO}/collaborators/${SEG}/permission$`, (_ctx, [owner = '', name = '', login = '']) => {
         const state = this.repoOr404(owner, name);

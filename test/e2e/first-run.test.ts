@@ -73,8 +73,9 @@ describe('the first hour, as the README says', () => {
     // Nothing in the environment but PATH and HOME: everything else comes from .env.
     app = await startAppProcess('start', {}, { cwd: dir, dotEnvPort: port });
 
-    // The full app, not Probot's bare server or its registration page.
-    expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    // The full app, not Probot's bare server or its registration page (which has no /readyz);
+    // ready a moment after alive on a loaded machine.
+    await waitFor('the app to be ready', () => fetch(`${app!.url}/readyz`).then((r) => r.ok, () => false), 20_000);
     // Logged once connected to the channel (the registration page's connection may linger a moment).
     await waitFor('the app listening on the proxy channel', () => app?.output().includes('taking webhooks from the proxy channel in WEBHOOK_PROXY_URL'), 30_000);
 

@@ -144,7 +144,8 @@ describe("the image's commands, run outside Docker", () => {
     expect(server.child.exitCode).toBeNull();
 
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    // Ready comes a moment after alive (Redis and the intake first): on a loaded machine, wait for it.
+    await waitFor('the server to be ready', () => fetch(`${url}/readyz`).then((r) => r.ok, () => false), 20_000);
     expect((await fetch(`${url}/metrics`)).status).toBe(401);
     expect(await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text()).toContain(`ai_fix_tasks{queue="${h.prefix}",state="waiting"} 0`);
     const listening = server.output().split('\n').find((line) => line.includes('listening for webhooks'));

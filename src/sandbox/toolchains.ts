@@ -96,12 +96,13 @@ const PROGRAMS: Array<[name: string, program: string, version: string]> = [
   ['node', 'node', 'node --version'],
   ['npm', 'npm', 'npm --version'],
   ['python3', 'python3', 'python3 --version'],
-  ['pip', 'python3', 'python3 -m pip --version'],
+  // pip's own --version starts its whole CLI (half a second at every worker start); the module says the same.
+  ['pip', 'python3', 'python3 -c "import pip; print(\'pip\', pip.__version__)"'],
   ['go', 'go', 'go version'],
   ['cargo', 'cargo', 'cargo --version'],
   ['rustc', 'rustc', 'rustc --version'],
   ['java', 'java', 'java -version 2>&1'],
-  ['mvn', 'mvn', 'mvn -v'],
+  ['mvn', 'mvn', 'mvn -B -v'],
   ['gradle', 'gradle', 'gradle --version'],
   ['make', 'make', 'make --version'],
 ];

@@ -129,7 +129,9 @@ export async function createHarness(name: string, options: { redisUrl?: string }
       await github.close();
       // A test may have killed its own Redis; there is nothing left to clean there then.
       await deletePrefix(redis, prefix).catch(() => {});
-      redis.disconnect();
+      // A connection that Redis already dropped has nothing to close: disconnect() would arm a
+      // 2 s timer for a 'close' that never comes, and hold the jest worker past its exit.
+      if (redis.status !== 'end') redis.disconnect();
       await fs.rm(workdir, { recursive: true, force: true });
     },
   };

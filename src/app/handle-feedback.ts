@@ -74,30 +74,33 @@ export async function handleReviewSubmitted(context: Context<'pull_request_revie
     return;
   }
   if (!payload.installation) return;
-  await requestRevision(context, deps, {
+  await requestRevision(context, deps, { ...reviewTarget(payload, payload.installation.id, payload.review.user), event: 'pull_request_review.submitted' });
+}
+
+/** Where review feedback points, and who gave it, from a review event's payload. */
+function reviewTarget(
+  payload: Context<'pull_request_review.submitted' | 'pull_request_review_comment.created'>['payload'],
+  installationId: number,
+  user: { login: string; type?: string } | null | undefined,
+): Omit<FeedbackTrigger, 'event'> {
+  return {
     owner: payload.repository.owner.login,
     repo: payload.repository.name,
     repoId: payload.repository.id,
-    installationId: payload.installation.id,
+    installationId,
     pull: payload.pull_request,
-    login: payload.review.user?.login ?? '',
-    userType: payload.review.user?.type,
-    event: 'pull_request_review.submitted',
-  });
+    login: user?.login ?? '',
+    userType: user?.type,
+  };
 }
 
 export async function handleReviewComment(context: Context<'pull_request_review_comment.created'>, deps: HandlerDependencies): Promise<void> {
   const { payload } = context;
   if (!payload.installation) return;
-  const repo = { owner: payload.repository.owner.login, repo: payload.repository.name };
+  const target = reviewTarget(payload, payload.installation.id, payload.comment.user);
   await requestRevision(context, deps, {
-    ...repo,
-    repoId: payload.repository.id,
-    installationId: payload.installation.id,
-    pull: payload.pull_request,
-    login: payload.comment.user?.login ?? '',
-    userType: payload.comment.user?.type,
+    ...target,
     event: 'pull_request_review_comment.created',
-    react: (content) => context.octokit.rest.reactions.createForPullRequestReviewComment({ ...repo, comment_id: payload.comment.id, content }),
+    react: (content) => context.octokit.rest.reactions.createForPullRequestReviewComment({ owner: target.owner, repo: target.repo, comment_id: payload.comment.id, content }),
   });
 }

@@ -100,7 +100,9 @@ export function addedLines(diff: string): Map<string, AddedLine[]> {
     }
     if (file === null) continue;
     if (text.startsWith('+')) {
-      files.set(file, [...(files.get(file) ?? []), { line, text: text.slice(1) }]);
+      const added = files.get(file) ?? [];
+      added.push({ line, text: text.slice(1) });
+      files.set(file, added);
       line++;
     } else if (text.startsWith(' ')) {
       line++;
@@ -142,8 +144,8 @@ export async function secretlintFindings(file: string, lines: AddedLine[]): Prom
 
 /**
  * Credentials in the lines a diff adds, one finding per line: the installation's own secrets
- * first, then secretlint's recommended rules (many credential kinds, multi-line private keys),
- * then ai-fix's own token shapes and the random-value rule for what those miss.
+ * first, then secretlint's recommended rules (many credential kinds), then ai-fix's own token
+ * shapes and the random-value rule for what those miss.
  */
 export async function scanDiff(diff: string, knownSecrets: Iterable<string> = []): Promise<SecretFinding[]> {
   const secrets = [...knownSecrets];

@@ -19,8 +19,8 @@ export default {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Four files at a time on these 2-core machines: most of an end-to-end test is waiting (on
-  // GitHub's write spacing, retries, the app process), so the cores were about half busy at four
-  // (user+sys 371 s over 394 s wall) and the suite took a third of its time at two.
+  // GitHub's write spacing, retries, the app process). Measured here: jest took 1,066-1,132 s at
+  // two, 349-465 s at four (the cores about half busy), and six was no faster (497 s).
   maxWorkers: 4,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { globMatcher } from '../util/glob.ts';
+import { globMatcher, hasWildcards } from '../util/glob.ts';
 import { readRegularFile } from '../util/regular-file.ts';
 
 /**
@@ -144,7 +144,11 @@ export function safeRelative(raw: string): string | null {
  */
 export async function expandDirectoryGlobs(layout: Layout, globs: readonly string[], limit = 200): Promise<string[]> {
   const found = new Set<string>();
-  const exclude = globs.filter((g) => g.startsWith('!')).map((g) => safeRelative(g.slice(1))).filter((g): g is string => !!g);
+  const excluded = globs
+    .filter((g) => g.startsWith('!'))
+    .map((g) => safeRelative(g.slice(1)))
+    .filter((g): g is string => !!g)
+    .map(globMatcher);
   for (const raw of globs) {
     if (raw.startsWith('!')) continue;
     const glob = safeRelative(raw);
@@ -152,12 +156,13 @@ export async function expandDirectoryGlobs(layout: Layout, globs: readonly strin
     let current = [''];
     for (const segment of glob.split('/')) {
       const next: string[] = [];
+      const matches = segment !== '**' && hasWildcards(segment) ? globMatcher(segment) : undefined;
       for (const dir of current) {
         if (segment === '**') {
           next.push(dir, ...(await subdirectories(layout, dir, 2)));
-        } else if (/[*?[{]/.test(segment)) {
+        } else if (matches) {
           for (const [name, kind] of (await list(layout, dir)) ?? []) {
-            if (kind === 'dir' && !name.startsWith('.') && globMatcher(segment)(name)) next.push(join(dir, name));
+            if (kind === 'dir' && !name.startsWith('.') && matches(name)) next.push(join(dir, name));
           }
         } else if (await isDir(layout, join(dir, segment))) {
           next.push(join(dir, segment));
@@ -167,7 +172,7 @@ export async function expandDirectoryGlobs(layout: Layout, globs: readonly strin
       current = next;
     }
     for (const dir of current) {
-      if (dir && !exclude.some((g) => globMatcher(g)(dir))) found.add(dir);
+      if (dir && !excluded.some((matches) => matches(dir))) found.add(dir);
       if (found.size >= limit) return [...found];
     }
   }
